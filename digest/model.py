@@ -1,0 +1,92 @@
+"""The data that flows through the pipeline.
+
+Every stage takes these plain, frozen values and returns new ones; no stage mutates what an earlier
+stage produced. Keeping them frozen (and made only of str, tuples, dates) is also what lets them be
+pickled into the cache and sent to worker processes unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+Format = Literal["markdown", "text"]
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article file from content/.
+
+    ``body`` is what a reader sees on the article's local page, in the file's own format (Markdown
+    for ``.md``, plain text with one paragraph per line for ``.txt``). ``text`` is the same content as
+    plain text, one paragraph per line: what clustering and summarizing read. After ``ingest`` both
+    hold the raw article; after ``clean`` both have the page furniture removed.
+    """
+
+    id: str  # stable: derived from ``path``, safe in URLs and HTML ids
+    path: str  # POSIX path relative to content/
+    format: Format
+    title: str  # never empty: the given title, else a headline made from the text
+    title_given: bool  # True when the title came from front matter (an editor's word)
+    body: str
+    text: str
+    source: str | None = None  # outlet or agency name
+    url: str | None = None  # the original, http(s) only
+    published: datetime | None = None  # timezone-aware; None when the article carries no date
+    story: str | None = None  # editor's pin: articles with the same value form one story
+    lang: str | None = None
+    tags: tuple[str, ...] = ()
+    content_hash: str = ""  # hash of the file's bytes: the cache key of per-file work
+
+    def replace(self, **changes: object) -> Article:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class SummarySentence:
+    text: str
+    article: str  # id of the article the sentence was taken from
+
+
+@dataclass(frozen=True)
+class Story:
+    """Articles that report the same story, oldest first, with the story's summary."""
+
+    id: str
+    articles: tuple[Article, ...]
+    title: str = ""
+    summary: tuple[SummarySentence, ...] = ()
+    day: date | None = None  # the site-timezone day of the earliest dated article
+
+    def replace(self, **changes: object) -> Story:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Distinct outlet names in article order."""
+        seen: dict[str, None] = {}
+        for article in self.articles:
+            if article.source:
+                seen.setdefault(article.source, None)
+        return tuple(seen)
+
+
+@dataclass(frozen=True)
+class Day:
+    """One digest page: the stories that belong to one date, most sources first."""
+
+    day: date
+    stories: tuple[Story, ...]
+    previous: date | None = None
+    next: date | None = None
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything render needs: days newest first, plus stories no date could be found for."""
+
+    days: tuple[Day, ...]
+    undated: tuple[Story, ...] = ()
+    generated: datetime | None = None  # newest article time: keeps output reproducible
