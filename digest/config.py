@@ -34,7 +34,9 @@ class ClusterConfig:
 class Config:
     title: str = "Daily digest"
     description: str = "A daily digest of the news."
-    base_url: str = ""  # "" = site-relative links; else an absolute http(s) URL, may have a sub-path
+    base_url: str = (
+        ""  # "" = site-relative links; else an absolute http(s) URL, may have a sub-path
+    )
     timezone: str = "UTC"
     language: str = "en"
     cname: str = ""
@@ -64,7 +66,9 @@ class LoadedConfig:
     warnings: list[str] = field(default_factory=list)
 
 
-def load_config(path: Path | None, *, required: bool = False, base_url: str | None = None) -> LoadedConfig:
+def load_config(
+    path: Path | None, *, required: bool = False, base_url: str | None = None
+) -> LoadedConfig:
     """Read ``path`` (TOML). A missing file gives the defaults unless ``required`` is set.
 
     ``base_url`` from the command line overrides the file's.
@@ -179,13 +183,19 @@ def _validate_cluster(table: Any, err: Any, result: LoadedConfig, origin: str) -
         err("cluster.window_days", f"expected a number of days in (0, 365], got {window!r}")
         window = defaults.window_days
     threshold = table.get("threshold", defaults.threshold)
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not 0 <= threshold <= 1
+    ):
         err("cluster.threshold", f"expected a number from 0 to 1, got {threshold!r}")
         threshold = defaults.threshold
     return ClusterConfig(window_days=float(window), threshold=float(threshold))
 
 
-def _warn_unknown(table: dict[str, Any], cls: type, name: str, result: LoadedConfig, origin: str) -> None:
+def _warn_unknown(
+    table: dict[str, Any], cls: type, name: str, result: LoadedConfig, origin: str
+) -> None:
     known = {f.name for f in dataclasses.fields(cls)}
     for key in table:
         if key not in known:

@@ -19,10 +19,10 @@ Format = Literal["markdown", "text"]
 class Article:
     """One article file from content/.
 
-    ``body`` is what a reader sees on the article's local page, in the file's own format (Markdown
-    for ``.md``, plain text with one paragraph per line for ``.txt``). ``text`` is the same content as
-    plain text, one paragraph per line: what clustering and summarizing read. After ``ingest`` both
-    hold the raw article; after ``clean`` both have the page furniture removed.
+    ``body`` is what a reader sees on the article's local page, in the file's own format
+    (Markdown for ``.md``, plain text with one paragraph per line for ``.txt``). ``text`` is the
+    same content as plain text, one paragraph per line: what clustering and summarizing read.
+    After ``ingest`` both hold the raw article; after ``clean`` the page furniture is removed.
     """
 
     id: str  # stable: derived from ``path``, safe in URLs and HTML ids

@@ -1,0 +1,426 @@
+"""The pipeline: config + ingest + clean + cluster + summarize + render + write, with a cache.
+
+A ``Builder`` runs builds and keeps what it computed in memory between them, so ``digest serve``
+re-reads only changed files, re-summarizes only stories whose articles changed, and skips
+straight to rendering when only templates changed. ``digest build`` runs one build with the same
+code, backed by the persistent cache in ``.digest-cache/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+from digest import clean, cluster, ingest, render, summarize
+from digest.cache import (
+    CACHE_DIR_NAME,
+    JsonCache,
+    article_from_json,
+    article_to_json,
+    summary_from_json,
+    summary_to_json,
+)
+from digest.config import Config, load_config
+from digest.model import Article, Day, Site, Story
+from digest.output import UnsafeOutput, check_output_dir, replace_site
+
+log = logging.getLogger("digest")
+
+PARALLEL_MIN_ITEMS = 64  # below this a process pool costs more than it saves
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class BuildError(Exception):
+    """A fatal problem: the build cannot go on and the previous site stays as it was."""
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    config_path: Path | None = None  # None: ./digest.toml when it exists
+    content_dir: Path = Path("content")
+    output_dir: Path = Path("site")
+    base_url: str | None = None
+    use_cache: bool = True
+    site_dir: Path = Path(".")  # the site folder: home of the config, the cache, templates/
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_path if self.config_path is not None else self.site_dir / "digest.toml"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.site_dir / "templates"
+
+
+@dataclass
+class BuildReport:
+    site: Site
+    config: Config
+    warnings: list[str] = field(default_factory=list)
+    articles: int = 0
+    stories: int = 0
+    days: int = 0
+    written: int = 0
+    unchanged: int = 0
+    files_read: int = 0  # files ingested anew (not from memory or cache)
+    stories_summarized: int = 0  # stories summarized anew
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _FileState:
+    """What the builder knows of one content file, so an unchanged file is never re-read."""
+
+    stat: tuple[int, int]  # (mtime_ns, size)
+    content_hash: str
+    article: Article | None
+    warnings: tuple[str, ...]
+
+
+class Builder:
+    """Builds a site; reuses in-memory results from its previous build when nothing changed."""
+
+    def __init__(self, options: BuildOptions, workers: int | None = None) -> None:
+        self.options = options
+        self.workers = workers
+        self._files: dict[str, _FileState] = {}
+        self._files_scope = ""
+        self._last: tuple[Config, list[Story], list[str]] | None = None
+
+    # -- the build ----------------------------------------------------------------------------
+
+    def build(self, *, render_only: bool = False) -> BuildReport:
+        """Run one build; ``render_only`` (templates changed) reuses the last build's stories."""
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        opts = self.options
+        config, config_warnings = self._load_config()
+        if not opts.content_dir.is_dir():
+            raise BuildError(f"content folder {opts.content_dir} does not exist or is not a folder")
+        try:
+            check_output_dir(opts.output_dir, opts.content_dir, opts.site_dir)
+        except UnsafeOutput as exc:
+            raise BuildError(str(exc)) from exc
+
+        report_warnings = list(config_warnings)
+        if render_only and self._last is not None and self._last[0] == config:
+            _, stories, story_warnings = self._last
+            files_read = summarized = 0
+            article_count = sum(len(s.articles) for s in stories)
+            report_warnings += story_warnings
+        else:
+            articles, file_warnings, files_read = self._read_articles(config, timings)
+            stories, story_warnings, summarized = self._make_stories(articles, config, timings)
+            self._last = (config, stories, file_warnings + story_warnings)
+            article_count = len(articles)
+            report_warnings += file_warnings + story_warnings
+
+        mark = time.perf_counter()
+        site = assemble_site(stories, config)
+        template_dirs = [opts.templates_dir, render.default_theme_dir()]
+        try:
+            files = render.render_site(site, config, [d for d in template_dirs if d.is_dir()])
+        except Exception as exc:  # a theme error: name the template and line when Jinja knows them
+            raise BuildError(_describe_render_error(exc)) from exc
+        timings["render"] = time.perf_counter() - mark
+
+        mark = time.perf_counter()
+        try:
+            written, unchanged = replace_site(opts.output_dir, files)
+        except OSError as exc:
+            raise BuildError(f"cannot write the site to {opts.output_dir}: {exc}") from exc
+        timings["write"] = time.perf_counter() - mark
+        return BuildReport(
+            site=site,
+            config=config,
+            warnings=report_warnings,
+            articles=article_count,
+            stories=len(stories),
+            days=len(site.days),
+            written=written,
+            unchanged=unchanged,
+            files_read=files_read,
+            stories_summarized=summarized,
+            seconds=time.perf_counter() - started,
+            timings=timings,
+        )
+
+    def _load_config(self) -> tuple[Config, list[str]]:
+        opts = self.options
+        loaded = load_config(
+            opts.config_file, required=opts.config_path is not None, base_url=opts.base_url
+        )
+        if loaded.errors:
+            raise BuildError("bad config:\n  " + "\n  ".join(loaded.errors))
+        return loaded.config, loaded.warnings
+
+    def _cache(self, name: str, scope: str) -> JsonCache:
+        path = self.options.site_dir / CACHE_DIR_NAME / f"{name}.json"
+        return JsonCache(path if self.options.use_cache else None, scope)
+
+    # -- ingest and clean ---------------------------------------------------------------------
+
+    def _read_articles(
+        self, config: Config, timings: dict[str, float]
+    ) -> tuple[list[Article], list[str], int]:
+        mark = time.perf_counter()
+        content = self.options.content_dir
+        try:
+            paths = ingest.discover(content)
+        except OSError as exc:
+            raise BuildError(f"cannot read the content folder {content}: {exc}") from exc
+        scope = f"tz={config.timezone}"
+        cache = self._cache("articles", scope)
+        if scope != self._files_scope:
+            self._files, self._files_scope = {}, scope
+        known: dict[str, _FileState] = {}
+        todo: list[tuple[str, Path, tuple[int, int], str]] = []
+        warnings: list[str] = []
+        for path in paths:
+            rel = path.relative_to(content).as_posix()
+            try:
+                st = path.stat()
+                stat = (st.st_mtime_ns, st.st_size)
+                previous = self._files.get(rel)
+                if previous is not None and previous.stat == stat:
+                    known[rel] = previous
+                    cache.get(_file_key(rel, previous.content_hash))  # keep its cache entry
+                    continue
+                digest = _file_hash(path)
+            except OSError as exc:
+                warnings.append(f"{_shown(content, rel)}: cannot read: {exc.strerror or exc}")
+                continue
+            cached = cache.get(_file_key(rel, digest))
+            if cached is not None:
+                known[rel] = _state_from_json(stat, digest, cached)
+            else:
+                todo.append((rel, path, stat, digest))
+        if todo:
+            log.info("reading %d of %d files", len(todo), len(paths))
+        results = self._map(
+            _ingest_and_clean,
+            [(path, content, config.timezone) for _, path, _, _ in todo],
+            label="read",
+        )
+        for (rel, _, stat, digest), (article_json, file_warnings) in zip(
+            todo, results, strict=True
+        ):
+            entry = {"article": article_json, "warnings": list(file_warnings)}
+            cache.put(_file_key(rel, digest), entry)
+            known[rel] = _state_from_json(stat, digest, entry)
+        cache.finish()
+        self._files = known
+        articles = [s.article for s in known.values() if s.article is not None]
+        for state in known.values():
+            warnings.extend(state.warnings)
+        timings["read"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        articles = clean.remove_recurring_lines(articles)
+        timings["furniture"] = time.perf_counter() - mark
+        return articles, warnings, len(todo)
+
+    # -- stories ------------------------------------------------------------------------------
+
+    def _make_stories(
+        self, articles: list[Article], config: Config, timings: dict[str, float]
+    ) -> tuple[list[Story], list[str], int]:
+        mark = time.perf_counter()
+        groups = cluster.cluster_articles(articles, config.cluster)
+        timings["cluster"] = time.perf_counter() - mark
+        _check_partition(groups, len(articles))
+
+        mark = time.perf_counter()
+        grouped = [sorted((articles[i] for i in group), key=_article_order) for group in groups]
+        cache = self._cache(
+            "summaries", f"{config.summary.algorithm}|{config.summary.sentences}|{config.language}"
+        )
+        keys = [_story_key(group) for group in grouped]
+        todo = [i for i, key in enumerate(keys) if cache.get(key) is None]
+        results = self._map(
+            _summarize_one,
+            [(grouped[i], config.summary, config.language) for i in todo],
+            label="summarize",
+        )
+        for i, result in zip(todo, results, strict=True):
+            cache.put(keys[i], result)
+        stories: list[Story] = []
+        warnings: list[str] = []
+        for group, key in zip(grouped, keys, strict=True):
+            title, summary = summary_from_json(cache.get(key))
+            story_day = _story_day(group, config)
+            stories.append(
+                Story(
+                    id=_story_id(group),
+                    articles=tuple(group),
+                    title=title,
+                    summary=summary,
+                    day=story_day,
+                )
+            )
+            if story_day is None:
+                for article in group:
+                    warnings.append(
+                        f"{_shown(self.options.content_dir, article.path)}: no date found in the "
+                        "article or its story; it is listed under 'Undated'"
+                    )
+        cache.finish()
+        timings["summarize"] = time.perf_counter() - mark
+        return stories, warnings, len(todo)
+
+    # -- parallel map -------------------------------------------------------------------------
+
+    def _map(self, fn: Callable[[T], R], items: Sequence[T], *, label: str) -> list[R]:
+        """``map`` over a process pool when there is enough work; the result never differs."""
+        workers = self.workers if self.workers is not None else (os.cpu_count() or 1)
+        if workers <= 1 or len(items) < PARALLEL_MIN_ITEMS:
+            return [fn(item) for item in _progress(items, label)]
+        chunk = max(1, min(64, len(items) // (workers * 8)))
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            return list(_progress(pool.map(fn, items, chunksize=chunk), label, len(items)))
+
+
+# -- work done in worker processes (top level so it pickles) -------------------------------------
+
+
+def _ingest_and_clean(
+    args: tuple[Path, Path, str],
+) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
+    from zoneinfo import ZoneInfo
+
+    path, content, timezone = args
+    result = ingest.read_article(path, content, ZoneInfo(timezone))
+    if result.article is None:
+        return None, tuple(result.warnings)
+    return article_to_json(clean.clean_article(result.article)), tuple(result.warnings)
+
+
+def _summarize_one(args: tuple[list[Article], Any, str]) -> dict[str, Any]:
+    articles, summary_config, language = args
+    title = summarize.story_title(articles)
+    return summary_to_json(title, summarize.summarize_story(articles, summary_config, language))
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def assemble_site(stories: Iterable[Story], config: Config) -> Site:
+    """Stories -> days (newest first, each with its neighbours) and the undated stories."""
+    by_day: dict[date, list[Story]] = defaultdict(list)
+    undated: list[Story] = []
+    for story in stories:
+        (by_day[story.day] if story.day else undated).append(story)
+    ordered_days = sorted(by_day, reverse=True)
+    days = []
+    for i, day in enumerate(ordered_days):
+        days.append(
+            Day(
+                day=day,
+                stories=tuple(sorted(by_day[day], key=_story_rank)),
+                previous=ordered_days[i + 1] if i + 1 < len(ordered_days) else None,
+                next=ordered_days[i - 1] if i > 0 else None,
+            )
+        )
+    times = [a.published for s in stories_of(days, undated) for a in s.articles if a.published]
+    return Site(
+        days=tuple(days),
+        undated=tuple(sorted(undated, key=_story_rank)),
+        generated=max(times) if times else None,
+    )
+
+
+def stories_of(days: Iterable[Day], undated: Iterable[Story]) -> Iterable[Story]:
+    for day in days:
+        yield from day.stories
+    yield from undated
+
+
+def _story_rank(story: Story) -> tuple[Any, ...]:
+    """Most-reported stories first; then the earliest; the id breaks ties deterministically."""
+    first = min((a.published for a in story.articles if a.published), default=None)
+    return (-len(story.articles), first.timestamp() if first else 0.0, story.id)
+
+
+def _article_order(article: Article) -> tuple[int, float, str]:
+    return (
+        article.published is None,
+        article.published.timestamp() if article.published else 0.0,
+        article.path,
+    )
+
+
+def _story_day(articles: Sequence[Article], config: Config) -> date | None:
+    dated = [a.published for a in articles if a.published is not None]
+    return min(dated).astimezone(config.tz).date() if dated else None
+
+
+def _story_id(articles: Sequence[Article]) -> str:
+    """The id of the story's first article: stable while later reports join the story."""
+    return "s-" + articles[0].id
+
+
+def _story_key(articles: Sequence[Article]) -> str:
+    """What a story's summary depends on: its articles' ids and cleaned texts."""
+    h = hashlib.sha256()
+    for article in articles:
+        for part in (article.id, article.title, str(article.title_given), article.text):
+            h.update(part.encode("utf-8", "surrogatepass"))
+            h.update(b"\0")
+    return h.hexdigest()
+
+
+def _check_partition(groups: list[list[int]], count: int) -> None:
+    seen = sorted(i for group in groups for i in group)
+    if seen != list(range(count)):
+        raise BuildError("internal error: clustering lost or duplicated articles")
+
+
+def _file_key(rel: str, content_hash: str) -> str:
+    """Cache key of one file's result: its path (ids and warnings name it) and its bytes."""
+    return f"{rel}\0{content_hash}"
+
+
+def _file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _state_from_json(stat: tuple[int, int], digest: str, entry: dict[str, Any]) -> _FileState:
+    article = article_from_json(entry["article"]) if entry["article"] else None
+    return _FileState(stat, digest, article, tuple(entry["warnings"]))
+
+
+def _shown(content: Path, rel: str) -> str:
+    return (content / rel).as_posix()
+
+
+def _describe_render_error(exc: Exception) -> str:
+    name = getattr(exc, "filename", None) or getattr(exc, "name", None)
+    line = getattr(exc, "lineno", None)
+    where = f"{name}, line {line}" if name and line else (str(name) if name else "template")
+    return f"{where}: {type(exc).__name__}: {exc}"
+
+
+def _progress(items: Iterable[T], label: str, total: int | None = None) -> Iterable[T]:
+    """Yield items, logging progress every few seconds on long runs."""
+    total = total if total is not None else len(items)  # type: ignore[arg-type]
+    last = time.perf_counter()
+    for done, item in enumerate(items, 1):
+        yield item
+        now = time.perf_counter()
+        if now - last > 2.0:
+            log.info("%s: %d/%d", label, done, total)
+            last = now
