@@ -30,9 +30,11 @@ def check_output_dir(output: Path, content: Path, site: Path) -> None:
         raise UnsafeOutput(f"output folder {output} is the file system root")
     if out == Path.home().resolve():
         raise UnsafeOutput(f"output folder {output} is the home folder")
-    for name, folder in (("content folder", content_r), ("site folder", site_r)):
+    folders = (("content folder", content_r), ("site folder", site_r))
+    for name, folder in folders:
         if out == folder:
             raise UnsafeOutput(f"output folder {output} is the {name}")
+    for name, folder in folders:
         if out in folder.parents:
             raise UnsafeOutput(f"output folder {output} contains the {name} {folder}")
     if content_r in out.parents:

@@ -1,0 +1,89 @@
+"""The site writer: refusing unsafe output folders, one-step replacement, unchanged files kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digest.output import MARKER, UnsafeOutput, check_output_dir, replace_site
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    (tmp_path / "content").mkdir()
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        ("content", "is the content folder"),
+        (".", "is the site folder"),
+        ("..", "contains the"),
+        ("content/site", "inside the content folder"),
+    ],
+)
+def test_refuses_output_that_would_overwrite_the_site(site: Path, output: str, reason: str) -> None:
+    with pytest.raises(UnsafeOutput, match=reason):
+        check_output_dir(site / output, site / "content", site)
+
+
+def test_refuses_the_root(site: Path) -> None:
+    with pytest.raises(UnsafeOutput, match="root"):
+        check_output_dir(Path("/"), site / "content", site)
+
+
+def test_refuses_a_folder_digest_did_not_write(site: Path) -> None:
+    (site / "docs").mkdir()
+    (site / "docs" / "thesis.tex").write_text("years of work")
+    with pytest.raises(UnsafeOutput, match="not written by digest"):
+        check_output_dir(site / "docs", site / "content", site)
+
+
+def test_accepts_new_empty_or_previous_output(site: Path) -> None:
+    check_output_dir(site / "site", site / "content", site)
+    (site / "site").mkdir()
+    check_output_dir(site / "site", site / "content", site)
+    (site / "site" / MARKER).write_text("{}")
+    (site / "site" / "index.html").write_text("old")
+    check_output_dir(site / "site", site / "content", site)
+
+
+def test_replace_site_writes_exactly_the_files(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    replace_site(out, {"index.html": b"one", "a/b/index.html": b"two", "stale.html": b"x"})
+    written, kept = replace_site(out, {"index.html": b"one", "a/b/index.html": b"2"})
+    assert (written, kept) == (1, 1)
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert files == ["a/b/index.html", "index.html"]
+    assert (out / "a/b/index.html").read_bytes() == b"2"
+    assert not list(tmp_path.glob(".site.*")), "no staging folders left behind"
+
+
+def test_unchanged_files_keep_their_mtime(tmp_path: Path) -> None:
+    import os
+
+    out = tmp_path / "site"
+    replace_site(out, {"same.html": b"same", "changed.html": b"v1"})
+    old = 1_000_000_000
+    os.utime(out / "same.html", ns=(old, old))
+    os.utime(out / "changed.html", ns=(old, old))
+    replace_site(out, {"same.html": b"same", "changed.html": b"v2"})
+    assert (out / "same.html").stat().st_mtime_ns == old
+    assert (out / "changed.html").stat().st_mtime_ns != old
+
+
+def test_failed_write_leaves_previous_site(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    replace_site(out, {"index.html": b"good"})
+
+    class Exploding(dict):
+        def items(self):  # type: ignore[override]
+            yield "index.html", b"new"
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        replace_site(out, Exploding())
+    assert (out / "index.html").read_bytes() == b"good"
+    assert not list(tmp_path.glob(".site.*"))
