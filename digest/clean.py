@@ -4,4 +4,398 @@ Interface (build.py relies on it):
 - ``clean_article(article: Article) -> Article``: per-article cleaning of body and text.
 - ``remove_recurring_lines(articles: Sequence[Article]) -> list[Article]``: corpus pass: a line
   that recurs in several articles of one source is that source's furniture. Same order out as in.
+
+Cleaning is line-wise, so body and text stay consistent: a line is judged on its plain form and
+dropped from both. Plain-text articles (pages copied from a browser) also go through a main-text
+block finder; Markdown articles are written by someone on purpose and only lose lines that are
+furniture by themselves (promo, embeds, bare URLs, repeats). Every regex is precompiled and applied
+to one line at a time, anchored or bounded, so cleaning is linear in the text's length.
 """
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import PurePosixPath
+
+from digest.model import Article
+from digest.text import normalize, words
+
+# --------------------------------------------------------------------------- line rules
+
+_ELLIPSIS_END = re.compile(r"(?:\.\.\.|\u2026)\s*$")
+_BARE_URL = re.compile(r"^(?:<?(?:https?://|www\.)\S+>?\s*)+$", re.IGNORECASE)
+_ONLY_TAGS = re.compile(r"^(?:[#@][\w.]+[\s,;|]*)+$")
+_EMBED_RESIDUE = re.compile(
+    r"pic\.twitter\.com/|https?://t\.co/|\(@\w{1,15}\)\s*(?:[A-Z][a-z]+\s+\d{1,2},\s+\d{4})?\s*$"
+    r"|^[\u2014\u2013-]\s*[^()]{1,80}\(@\w{1,15}\)",
+)
+_DATE_ONLY = re.compile(
+    r"^(?:[A-Z][a-z]+\.?\s+\d{1,2},\s+\d{4}|\d{1,2}\s+[A-Z][a-z]+\.?\s+\d{4})\.?$",
+)
+_TIME_START = re.compile(r"^\d{1,2}[:.]\d{2}\b")
+_HASHTAG = re.compile(r"(?:^|\s)#[A-Za-z]\w+")
+_HANDLE = re.compile(r"(?:^|\s)@\w{2,15}\b")
+
+# Lines that begin like a pointer to elsewhere.
+_POINTER_START = re.compile(
+    r"^(?:read more|read also|also read|read next|more information|more info|related(?: stories"
+    r"| articles| news| coverage)?|see also|recommended(?: for you)?|click here|tap here"
+    r"|more from|more on this|you may also like|you might also like|trending now|most read"
+    r"|watch|listen|editor'?s picks?|top stories|latest news|more stories|don'?t miss)\b",
+    re.IGNORECASE,
+)
+# Words that make a line an advertisement for the site itself...
+_PROMO_WORDS = re.compile(
+    r"\b(?:subscribe|subscription|newsletters?|sign up|signup|sign in|log in|register"
+    r"|daily email|daily dose|inbox|publish news|news release|press release to|download (?:the|our)"
+    r"|our app|app store|google play|follow us|like us|join us|cookies?|privacy policy"
+    r"|terms of (?:use|service)|all rights reserved|advertis\w*|sponsored|unlimited access"
+    r"|free trial|paywall|whatsapp|telegram channel)\b",
+    re.IGNORECASE,
+)
+# ...but only when it also speaks to the reader or the site speaks of itself.
+_PROMO_VOICE = re.compile(
+    r"^(?:get|sign|subscribe|join|follow|like|click|tap|download|publish|share|register|stay"
+    r"|never miss|don'?t miss|submit|enter|receive|support|become|try|accept|continue|read|watch"
+    r"|listen|learn more|find out more)\b|\b(?:you|your|our|us)\b|\bwe use\b",
+    re.IGNORECASE,
+)
+_SHARE_BAR = re.compile(
+    r"^(?:share(?: this)?(?: article| story| on)?|tweet|email|e-mail|print|copy link|comments?"
+    r"|facebook|twitter|x|linkedin|reddit|pinterest|whatsapp|telegram|flipboard|messenger"
+    r"|advertisement|sponsored(?: content)?|story continues below(?: advertisement)?|ad"
+    r"|skip to (?:main )?content|back to top|menu|search|close|home|loading\W*)"
+    r"(?:[\s,|/\u00b7\u2022]+(?:facebook|twitter|x|linkedin|reddit|pinterest|whatsapp|email"
+    r"|e-mail|print|telegram|copy link|share))*\W*$",
+    re.IGNORECASE,
+)
+_COPYRIGHT = re.compile(r"^(?:\u00a9|\(c\)|copyright\b)|\ball rights reserved\b", re.IGNORECASE)
+_GLUED_POINTER = re.compile(r"^(?:More Information|Read More|Related|Also Read)(?=[A-Z0-9])")
+_AGENCY_LEAD = re.compile(r"^[A-Z][^:()]{0,60}\([A-Z]{2,8}\)\s*[:\-\u2013\u2014]")
+_SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*$")
+
+
+def _word_count(line: str) -> int:
+    return len(words(line))
+
+
+def is_promo(line: str) -> bool:
+    """Self-advertisement of the site: subscribe, newsletter, cookies, "publish news of your
+    business". A sentence that merely mentions a newsletter is not enough: the line must also
+    address the reader (imperative, you/your/our), or be short."""
+    if _COPYRIGHT.search(line) and _word_count(line) <= 30:
+        return True
+    if not _PROMO_WORDS.search(line):
+        return False
+    return _word_count(line) <= 6 or bool(_PROMO_VOICE.search(line)) and _word_count(line) <= 45
+
+
+def is_embed_residue(line: str) -> bool:
+    """What is left of a tweet/post embed when a page is copied as text."""
+    return bool(_EMBED_RESIDUE.search(line) or _ONLY_TAGS.match(line))
+
+
+def _embed_context(line: str) -> bool:
+    """Lines that belong to an embed block when they sit right before its residue line."""
+    return bool(
+        _DATE_ONLY.match(line)
+        or _TIME_START.match(line)
+        or _HASHTAG.search(line)
+        or _HANDLE.search(line)
+    )
+
+
+def is_teaser(line: str) -> bool:
+    """A truncated lead of another story: it ends in an ellipsis that cuts a sentence."""
+    if not _ELLIPSIS_END.search(line):
+        return False
+    return _word_count(line) >= 5
+
+
+def _strong_teaser(line: str) -> bool:
+    """A teaser that also shows another story's marks: a pointer word or an agency dateline."""
+    return is_teaser(line) and bool(
+        _GLUED_POINTER.match(line) or _POINTER_START.match(line) or _AGENCY_LEAD.match(line)
+    )
+
+
+def is_furniture_line(line: str) -> bool:
+    """A line that is furniture wherever it stands."""
+    stripped = line.strip()
+    if not stripped:
+        return False
+    return bool(
+        _BARE_URL.match(stripped)
+        or is_embed_residue(stripped)
+        or _SHARE_BAR.match(stripped)
+        or is_promo(stripped)
+        or _strong_teaser(stripped)
+        or (_POINTER_START.match(stripped) and _word_count(stripped) <= 12)
+        or _GLUED_POINTER.match(stripped)
+    )
+
+
+# --------------------------------------------------------------------------- one article
+
+
+def furniture_mask(lines: Sequence[str], *, find_block: bool) -> list[bool]:
+    """For each line, True when it is page furniture. ``lines`` are plain text, one per line."""
+    drop = [is_furniture_line(line) for line in lines]
+    _mark_embed_blocks(lines, drop)
+    _mark_teaser_runs(lines, drop)
+    _mark_trailing_block(lines, drop)
+    _mark_repeats(lines, drop)
+    if find_block:
+        _mark_outside_main_block(lines, drop)
+    return drop
+
+
+def _mark_embed_blocks(lines: Sequence[str], drop: list[bool]) -> None:
+    """An embed's residue line takes the short context lines just before it (its text, date)."""
+    for index, line in enumerate(lines):
+        if not is_embed_residue(line.strip()):
+            continue
+        back = index - 1
+        while back >= 0 and index - back <= 4 and _embed_context(lines[back].strip()):
+            drop[back] = True
+            back -= 1
+
+
+def _mark_teaser_runs(lines: Sequence[str], drop: list[bool]) -> None:
+    """Two or more teaser lines in a row are a list of other stories."""
+    start = 0
+    while start < len(lines):
+        end = start
+        while end < len(lines) and is_teaser(lines[end]):
+            end += 1
+        if end - start >= 2:
+            for index in range(start, end):
+                drop[index] = True
+        start = max(end, start + 1)
+
+
+def _mark_trailing_block(lines: Sequence[str], drop: list[bool]) -> None:
+    """After the article: a block made only of furniture and teasers goes whole, a lone trailing
+    teaser too when the block before it is already furniture."""
+    index = len(lines) - 1
+    while index >= 0 and (drop[index] or not lines[index].strip()):
+        index -= 1
+    if index >= 0 and is_teaser(lines[index]) and index + 1 < len(lines):
+        drop[index] = True
+
+
+def _mark_repeats(lines: Sequence[str], drop: list[bool]) -> None:
+    seen: set[str] = set()
+    for index, line in enumerate(lines):
+        key = normalize(line).lower()
+        if not key:
+            continue
+        if key in seen:
+            drop[index] = True
+        seen.add(key)
+
+
+# ---- main-text block finder (plain-text pages)
+
+_LINKISH = re.compile(r"[|\u00bb\u203a>]|https?://|\bwww\.")
+
+
+def _line_score(line: str) -> float:
+    """Positive for running text, negative for the short bits of page chrome around it."""
+    count = _word_count(line)
+    if count == 0:
+        return 0.0
+    sentence = bool(_SENTENCE_END.search(line)) or count >= 25
+    links = len(_LINKISH.findall(line))
+    if count >= 10 and sentence and links <= 1:
+        return float(count)
+    if count >= 20 and links <= 2:
+        return count / 2
+    if sentence and count >= 5:
+        return 1.0
+    return -2.0 - min(count, 8) / 2
+
+
+def _mark_outside_main_block(lines: Sequence[str], drop: list[bool]) -> None:
+    """Keep the densest contiguous run of content lines (a maximum-sum segment over line scores,
+    furniture already marked counting as chrome); lines outside it are the page around the
+    article. Short lines inside it (subheadings, captions) stay."""
+    scores = [(-3.0 if drop[i] else _line_score(line)) for i, line in enumerate(lines)]
+    best_sum, best = 0.0, (0, 0)
+    run_sum, run_start = 0.0, 0
+    for index, score in enumerate(scores):
+        if run_sum <= 0:
+            run_sum, run_start = 0.0, index
+        run_sum += score
+        if run_sum > best_sum:
+            best_sum, best = run_sum, (run_start, index + 1)
+    if best_sum < 30:  # too little running text to tell article from page: leave it be
+        return
+    start, end = best
+    for index in range(len(lines)):
+        if not start <= index < end:
+            drop[index] = True
+
+
+# ---- applying a mask to an article
+
+_MD_PREFIX = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d{1,9}[.)]\s+)*")
+_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
+_MD_EMPHASIS = re.compile(r"[*_`~]+")
+_FENCE = re.compile(r"^\s{0,3}(?:```|~~~)")
+
+
+def markdown_line_plain(line: str) -> str:
+    """A Markdown source line's plain words, close enough to judge it line by line."""
+    line = _MD_PREFIX.sub("", line)
+    line = _MD_LINK.sub(r"\1", line)
+    return _MD_EMPHASIS.sub("", line).strip()
+
+
+def _clean_markdown_body(body: str, judge: Callable[[str], bool]) -> str:
+    """Drop the body lines ``judge`` calls furniture, leaving code fences and blank lines (the
+    paragraph structure) alone; runs of blank lines collapse."""
+    out: list[str] = []
+    in_fence = False
+    for line in body.split("\n"):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        elif not in_fence and line.strip() and judge(markdown_line_plain(line)):
+            continue
+        if not line.strip() and out and not out[-1].strip() and not in_fence:
+            continue
+        out.append(line)
+    return "\n".join(out).strip("\n") + ("\n" if any(s.strip() for s in out) else "")
+
+
+def clean_article(article: Article) -> Article:
+    """The article with page furniture removed from its text and body."""
+    text_lines = [line for line in article.text.split("\n") if line.strip()]
+    mask = furniture_mask(text_lines, find_block=article.format == "text")
+    kept = [line for line, dropped in zip(text_lines, mask, strict=True) if not dropped]
+    if not kept:  # never empty an article: furniture is a guess, the text is the user's
+        return article
+    text = "\n".join(kept)
+    if article.format == "text":
+        return article.replace(body=text, text=text)
+    dropped = {normalize(line).lower() for line, d in zip(text_lines, mask, strict=True) if d}
+    kept_keys = {normalize(line).lower() for line in kept}
+    seen: set[str] = set()
+
+    def judge(plain: str) -> bool:
+        key = normalize(plain).lower()
+        if not key:
+            return False
+        repeated = key in seen
+        seen.add(key)
+        if key in kept_keys and not repeated:
+            return False
+        return key in dropped or is_furniture_line(plain)
+
+    return article.replace(body=_clean_markdown_body(article.body, judge), text=text)
+
+
+# --------------------------------------------------------------------------- corpus pass
+
+RECURRING_MIN_ARTICLES = 3
+_SHORTISH_WORDS = 25
+_NEAR_DUP_SHARE = 0.5  # articles sharing this share of their lines are copies of one story
+_PAIR_INDEX_CAP = 200  # lines in more articles than this are never story text: skip in pairing
+
+
+def _group_key(article: Article) -> str:
+    if article.source:
+        return "source:" + normalize(article.source).lower()
+    parts = PurePosixPath(article.path).parts
+    return "folder:" + (parts[0] if len(parts) > 1 else "")
+
+
+def _line_keys(article: Article) -> list[str]:
+    return [normalize(line).lower() for line in article.text.split("\n") if line.strip()]
+
+
+class _UnionFind:
+    def __init__(self, size: int) -> None:
+        self.parent = list(range(size))
+
+    def find(self, item: int) -> int:
+        while self.parent[item] != item:
+            self.parent[item] = self.parent[self.parent[item]]
+            item = self.parent[item]
+        return item
+
+    def union(self, a: int, b: int) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
+def _near_duplicate_groups(line_sets: list[set[str]], index: dict[str, list[int]]) -> _UnionFind:
+    """Join articles that share at least half of their lines: the same story republished.
+    Pairs are found through the line index, so only articles that share a line are compared."""
+    shared: dict[tuple[int, int], int] = defaultdict(int)
+    for members in index.values():
+        if len(members) < 2 or len(members) > _PAIR_INDEX_CAP:
+            continue
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                shared[(a, b)] += 1
+    groups = _UnionFind(len(line_sets))
+    for (a, b), count in shared.items():
+        smaller = min(len(line_sets[a]), len(line_sets[b]))
+        if smaller and count >= _NEAR_DUP_SHARE * smaller:
+            groups.union(a, b)
+    return groups
+
+
+def _recurring_in_group(articles: list[Article]) -> set[str]:
+    """Lines of one source that recur across at least ``RECURRING_MIN_ARTICLES`` distinct stories."""
+    line_sets = [set(_line_keys(article)) for article in articles]
+    index: dict[str, list[int]] = defaultdict(list)
+    for position, keys in enumerate(line_sets):
+        for key in keys:
+            index[key].append(position)
+    candidates = {k: m for k, m in index.items() if len(m) >= RECURRING_MIN_ARTICLES}
+    if not candidates:
+        return set()
+    groups = _near_duplicate_groups(line_sets, index)
+    furniture: set[str] = set()
+    for key, members in candidates.items():
+        stories = {groups.find(member) for member in members}
+        if len(stories) < RECURRING_MIN_ARTICLES:
+            continue  # the same story's text, copied: content
+        if len(key.split()) <= _SHORTISH_WORDS or is_promo(key) or is_teaser(key):
+            furniture.add(key)
+    return furniture
+
+
+def _remove_lines(article: Article, furniture: set[str]) -> Article:
+    lines = [line for line in article.text.split("\n") if line.strip()]
+    kept = [line for line in lines if normalize(line).lower() not in furniture]
+    if len(kept) == len(lines) or not kept:
+        return article
+    text = "\n".join(kept)
+    if article.format == "text":
+        return article.replace(body=text, text=text)
+
+    def judge(plain: str) -> bool:
+        return normalize(plain).lower() in furniture
+
+    return article.replace(body=_clean_markdown_body(article.body, judge), text=text)
+
+
+def remove_recurring_lines(articles: Sequence[Article]) -> list[Article]:
+    """Remove each source's recurring furniture lines. Same order and length out as in."""
+    by_group: dict[str, list[int]] = defaultdict(list)
+    for position, article in enumerate(articles):
+        by_group[_group_key(article)].append(position)
+    out = list(articles)
+    for positions in by_group.values():
+        if len(positions) < RECURRING_MIN_ARTICLES:
+            continue
+        furniture = _recurring_in_group([articles[p] for p in positions])
+        if not furniture:
+            continue
+        for position in positions:
+            out[position] = _remove_lines(articles[position], furniture)
+    return out
