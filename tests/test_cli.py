@@ -1,4 +1,4 @@
-"""End-to-end through the command line: `python -m digest build` on real folders, as a user runs it."""
+"""End-to-end through the command line: `python -m digest build` on real folders."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Golden output: the sample site built and compared with a stored tree, file by file (as Pelican does).
+"""Golden output: the sample site built and compared with a stored tree, file by file.
 
 After an intended change of the output, regenerate the tree and review its diff:
 
