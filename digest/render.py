@@ -5,4 +5,302 @@ Interface (build.py relies on it):
   every output file (relative POSIX path -> bytes) except those build.py writes itself.
 - ``article_link(article: Article) -> str``: the original URL, else the local page's
   site-relative path.
+- ``default_theme_dir() -> Path``: the default theme, last in ``template_dirs``.
+
+URL scheme (one ``url(path, absolute=False)`` callable per page, given to every template):
+- ``path`` is site-relative ("", "archive/", "2025/07/03/#id", "static/style.css").
+- In pages, links are page-relative ("../../../archive/"), so a site works from ``file://``, at a
+  server root and under any sub-path alike. Without ``base_url`` the site is expected to be opened
+  from disk too, so directory links name their ``index.html``; with ``base_url`` they stay pretty.
+- ``404.html`` is served at any depth, so its links start with ``config.base_path``.
+- ``absolute=True`` (feeds, sitemap, canonical, Open Graph) gives ``base_url + path``; without a
+  base_url it falls back to the relative form, which for the root-level feeds and sitemap means
+  relative to the site root (documented in those files by a comment).
+
+Theme: ``template_dirs`` is a lookup list (user folder first). Every ``*.html``/``*.xml``/``*.txt``
+at a folder's top level is a template; everything under its ``static/`` folder is copied verbatim to
+``static/`` in the output, the first folder's file winning, like templates.
 """
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+import digest
+from digest.config import Config
+from digest.feeds import render_feeds
+from digest.jsondata import digest_json, search_json
+from digest.model import Article, Site
+from digest.views import (
+    DayView,
+    SiteView,
+    StoryView,
+    Urls,
+    article_link,
+    clean_text,
+    long_date,
+    month_label,
+    plural,
+    shorten,
+    strip_controls,
+)
+
+__all__ = ["article_link", "default_theme_dir", "make_environment", "render_site"]
+
+# --- bodies --------------------------------------------------------------------------------
+
+_ALLOWED_BODY_SCHEMES = ("http:", "https:", "mailto:")
+
+
+def _validate_link(url: str) -> bool:
+    """Stricter than markdown-it's default: only web and mail links, or in-page anchors."""
+    lowered = url.strip().lower()
+    return lowered.startswith(_ALLOWED_BODY_SCHEMES) or lowered.startswith("#")
+
+
+def _link_open(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+    tokens[idx].attrSet("rel", "external nofollow noopener noreferrer")
+    return self.renderToken(tokens, idx, options, env)
+
+
+def make_markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False})
+    # An <img> would pull from another host (no external assets): "![alt](src)" stays a link.
+    md.disable("image")
+    md.validateLink = _validate_link  # type: ignore[method-assign]
+    md.add_render_rule("link_open", _link_open)
+    return md
+
+
+def render_body(article: Article, md: MarkdownIt) -> Markup:
+    """The article's cleaned body as safe HTML."""
+    body = clean_text(article.body)
+    if article.format == "markdown":
+        return Markup(md.render(body))
+    paragraphs = [line.strip() for line in body.splitlines() if line.strip()]
+    return Markup("\n").join(Markup("<p>{}</p>").format(p) for p in paragraphs)
+
+
+# --- Jinja ---------------------------------------------------------------------------------
+
+
+def default_theme_dir() -> Path:
+    """The default theme: inside the installed package, else the checkout's ``templates/``."""
+    packaged = Path(digest.__file__).resolve().parent / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(digest.__file__).resolve().parent.parent / "templates"
+
+
+def _finalize(value: Any) -> Any:
+    """Drop control characters from every output: XML forbids them, and text may carry them."""
+    if isinstance(value, Markup):
+        return Markup(strip_controls(value))
+    if isinstance(value, str):
+        return strip_controls(value)
+    return value
+
+
+def make_environment(template_dirs: Sequence[Path]) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
+        autoescape=jinja2.select_autoescape(["html", "xml", "htm"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,  # a typo in a template fails the build, never blank
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        finalize=_finalize,
+    )
+    env.globals.update(
+        plural=plural,
+        long_date=long_date,
+        version=digest.__version__,
+    )
+    return env
+
+
+def static_files(template_dirs: Sequence[Path]) -> dict[str, bytes]:
+    """Every file under each folder's ``static/``, the first folder's winning by relative path."""
+    files: dict[str, bytes] = {}
+    for folder in template_dirs:
+        static = Path(folder) / "static"
+        if not static.is_dir():
+            continue
+        for path in sorted(static.rglob("*")):
+            relative = path.relative_to(folder)
+            if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+                files.setdefault(relative.as_posix(), path.read_bytes())
+    return files
+
+
+@dataclass
+class Renderer:
+    env: jinja2.Environment
+    view: SiteView
+
+    @property
+    def config(self) -> Config:
+        return self.view.config
+
+    def render(self, template: str, output: str, *, rooted: bool = False, **context: Any) -> str:
+        urls = Urls(self.config, output, rooted=rooted)
+        base = {
+            "config": self.config,
+            "site": self.view,
+            "url": urls,
+            "href": urls.href,
+            "root": urls.root,
+            "output": output,
+            # Without base_url the site must work from disk, where folders need "index.html".
+            "index_links": not self.config.base_url,
+        }
+        return self.env.get_template(template).render({**base, **context})
+
+    def page(
+        self,
+        template: str,
+        output: str,
+        *,
+        title: str,
+        description: str,
+        og_type: str = "website",
+        rooted: bool = False,
+        **context: Any,
+    ) -> str:
+        canonical_path = output.removesuffix("index.html")
+        canonical = (
+            self.config.base_url + canonical_path if self.config.base_url and not rooted else None
+        )
+        page_title = title if title == self.config.title else f"{title} · {self.config.title}"
+        return self.render(
+            template,
+            output,
+            rooted=rooted,
+            heading=title,
+            page_title=page_title,
+            description=shorten(clean_text(description) or self.config.description),
+            canonical=canonical,
+            og_type=og_type,
+            **context,
+        )
+
+
+def _day_description(stories: Sequence[StoryView]) -> str:
+    return "; ".join(s.title for s in stories)
+
+
+def render_pages(r: Renderer, md: MarkdownIt) -> dict[str, str]:
+    view = r.view
+    pages: dict[str, str] = {}
+    latest = view.days[0] if view.days else None
+    if latest:
+        home_title, home_stories = r.config.title, latest.stories
+    else:
+        home_title, home_stories = r.config.title, view.undated
+    pages["index.html"] = r.page(
+        "index.html",
+        "index.html",
+        title=home_title,
+        description=_day_description(home_stories) or r.config.description,
+        latest=latest,
+        stories=home_stories,
+    )
+    for day in view.days:
+        output = day.path + "index.html"
+        pages[output] = r.page(
+            "day.html",
+            output,
+            title=day.label,
+            description=_day_description(day.stories),
+            og_type="article",
+            day=day,
+            stories=day.stories,
+        )
+    if view.undated:
+        pages["undated/index.html"] = r.page(
+            "undated.html",
+            "undated/index.html",
+            title="Undated stories",
+            description=_day_description(view.undated),
+            stories=view.undated,
+        )
+    pages["archive/index.html"] = r.page(
+        "archive.html",
+        "archive/index.html",
+        title="Archive",
+        description=f"Every day of {r.config.title}, newest first.",
+        months=archive_months(view.days),
+    )
+    for slug, (article, story) in sorted(view.local_articles().items()):
+        output = f"articles/{slug}/index.html"
+        source = next(s for s in story.sources if s.id == article.id)
+        pages[output] = r.page(
+            "article.html",
+            output,
+            title=source.title,
+            description=clean_text(article.text) or source.title,
+            og_type="article",
+            article=source,
+            body=render_body(article, md),
+            story=story,
+        )
+    pages["404.html"] = r.page(
+        "404.html", "404.html", title="Page not found", description="", rooted=True
+    )
+    return pages
+
+
+@dataclass(frozen=True)
+class MonthView:
+    label: str
+    days: tuple[DayView, ...]
+
+
+def archive_months(days: Sequence[DayView]) -> tuple[MonthView, ...]:
+    """Days grouped by month, newest first in both (days arrive newest first)."""
+    ordered = sorted(days, key=lambda d: d.day, reverse=True)
+    months: dict[tuple[int, int], list[DayView]] = {}
+    for day in ordered:
+        months.setdefault((day.day.year, day.day.month), []).append(day)
+    return tuple(MonthView(month_label(y, m), tuple(ds)) for (y, m), ds in months.items())
+
+
+def render_discovery(r: Renderer) -> dict[str, str]:
+    """sitemap.xml and robots.txt."""
+    view = r.view
+    urls = Urls(r.config, "sitemap.xml")
+    entries: list[tuple[str, str | None]] = [("", None), ("archive/", None)]
+    entries += [(d.path, d.updated.date().isoformat() if d.updated else None) for d in view.days]
+    if view.undated:
+        entries.append(("undated/", None))
+    entries += [(f"articles/{slug}/", None) for slug in sorted(view.local_articles())]
+    sitemap = [{"loc": urls(path, absolute=True), "lastmod": lastmod} for path, lastmod in entries]
+    return {
+        "sitemap.xml": r.render("sitemap.xml", "sitemap.xml", urls_list=sitemap),
+        "robots.txt": r.render("robots.txt", "robots.txt"),
+    }
+
+
+def render_site(site: Site, config: Config, template_dirs: Sequence[Path]) -> dict[str, bytes]:
+    """Every output file of the site, as relative POSIX path -> bytes (see the module docstring)."""
+    view = SiteView.build(site, config)
+    renderer = Renderer(make_environment(template_dirs), view)
+    text: dict[str, str] = {}
+    text.update(render_pages(renderer, make_markdown()))
+    text.update(render_feeds(renderer))
+    text.update(render_discovery(renderer))
+    text["digest.json"] = digest_json(view)
+    text["search.json"] = search_json(view)
+    text[".nojekyll"] = ""
+    if config.cname:
+        text["CNAME"] = config.cname.strip() + "\n"
+    files: dict[str, bytes] = {path: body.encode("utf-8") for path, body in text.items()}
+    files.update(static_files(template_dirs))
+    return dict(sorted(files.items()))

@@ -1,0 +1,64 @@
+"""The machine-readable files: ``digest.json`` (the contract in DESIGN.md) and ``search.json``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from digest.model import Article
+from digest.views import SiteView, StoryView, article_link, aware, clean_text, safe_url
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+
+
+def article_record(article: Article) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "path": article.path,
+        "title": clean_text(article.title),
+        "source": clean_text(article.source) or None,
+        "published": aware(article.published).isoformat() if article.published else None,
+        "url": safe_url(article.url),  # an unsafe URL is dropped: the local page stands in
+        "link": article_link(article),
+        "lang": article.lang,
+        "tags": list(article.tags),
+    }
+
+
+def story_record(view: StoryView, articles: tuple[Article, ...]) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "date": view.day.isoformat() if view.day else None,
+        "title": view.title,
+        "page": view.page,
+        "summary": [{"text": s.text, "article": s.article} for s in view.summary],
+        "articles": [article_record(a) for a in articles],
+    }
+
+
+def digest_json(site: SiteView) -> str:
+    generated = site.site.generated
+    return _dumps(
+        {
+            "title": site.config.title,
+            "generated": aware(generated).isoformat() if generated else None,
+            "stories": [story_record(v, s.articles) for s, v in site.stories_with_models()],
+        }
+    )
+
+
+def search_json(site: SiteView) -> str:
+    """Headlines and summaries with their page links, for static/search.js."""
+    stories = [
+        {
+            "title": v.title,
+            "summary": v.summary_text,
+            "page": v.page,
+            "date": v.day.isoformat() if v.day else None,
+            "sources": sorted({s.name for s in v.sources}),
+        }
+        for _, v in site.stories_with_models()
+    ]
+    return _dumps({"stories": stories})

@@ -1,0 +1,324 @@
+"""Links, dates and the plain views of a Site that templates, feeds and data files read.
+
+Every untrusted string (titles, sources, summaries, URLs) passes through here: text loses control
+characters, URLs that are not absolute http(s) never become links.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from urllib.parse import quote, urlsplit
+
+from digest.config import Config
+from digest.model import Article, Day, Site, Story
+
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+UNKNOWN_SOURCE = "Unknown source"
+UNTITLED = "Untitled story"
+DESCRIPTION_LENGTH = 160
+
+# Characters XML 1.0 forbids (and HTML treats as errors): untrusted text could carry them and
+# would make feed.xml unparseable, so every template output is filtered.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# Whitespace, quotes, angle brackets and backslashes have no place in a real URL; rejecting them
+# keeps odd parsers (and attribute-breaking tricks) out of every href.
+_BAD_URL_CHARS = re.compile(r"[\x00-\x20\x7f\"<>\\`]")
+_SAFE_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+# --- links ---------------------------------------------------------------------------------
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` when it is an absolute http(s) URL fit for an href, else None."""
+    if not url:
+        return None
+    url = url.strip()
+    if _BAD_URL_CHARS.search(url):
+        return None
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    return url
+
+
+def article_slug(article: Article) -> str:
+    """The article's folder name under ``articles/``: its id when that is path-safe."""
+    if _SAFE_SLUG.fullmatch(article.id):
+        return article.id
+    # An id is meant to be URL-safe already; a stable hash keeps a bad one out of the file tree.
+    return "a-" + hashlib.sha256(article.id.encode("utf-8")).hexdigest()[:16]
+
+
+def has_local_page(article: Article) -> bool:
+    return safe_url(article.url) is None
+
+
+def article_link(article: Article) -> str:
+    """The original URL, else the local page's site-relative path ``articles/<id>/``."""
+    return safe_url(article.url) or f"articles/{article_slug(article)}/"
+
+
+def fragment(story_id: str) -> str:
+    """A story id made safe for the part of a URL after ``#``."""
+    return quote(story_id, safe="-._~")
+
+
+def day_path(day: date) -> str:
+    return f"{day:%Y/%m/%d}/"
+
+
+def story_page(story: Story, day: date | None) -> str:
+    """Where a story lives: ``2025/07/03/#<id>``, or ``undated/#<id>``."""
+    folder = day_path(day) if day else "undated/"
+    return f"{folder}#{fragment(story.id)}"
+
+
+def _with_index(path: str) -> str:
+    """``a/b/#x`` -> ``a/b/index.html#x``: browsers show a listing for folders under file://."""
+    target, hash_, frag = path.partition("#")
+    if target == "" or target.endswith("/"):
+        target += "index.html"
+    return target + hash_ + frag
+
+
+@dataclass(frozen=True)
+class Urls:
+    """The ``url(path, absolute=False)`` helper for one output file (see the module docstring)."""
+
+    config: Config
+    page: str  # output path of the file being rendered, like "2025/07/03/index.html"
+    rooted: bool = False  # 404.html: served at any depth, so links start at base_path
+
+    def __call__(self, path: str = "", absolute: bool = False) -> str:
+        path = path.lstrip("/")
+        if absolute and self.config.base_url:
+            return self.config.base_url + path
+        if self.rooted:
+            return self.config.base_path + path
+        target = path if self.config.base_url else _with_index(path)
+        return (self.root + target) or "./"
+
+    @property
+    def root(self) -> str:
+        """The prefix that leads from this page to the site root ("../../../", "" or base_path)."""
+        if self.rooted:
+            return self.config.base_path
+        return "../" * self.page.count("/")
+
+    def href(self, link: str) -> str:
+        """An ``article_link`` value made usable on this page."""
+        return link if safe_url(link) else self(link)
+
+    def absolute_href(self, link: str) -> str:
+        """Like ``href``, but absolute when base_url is set: for HTML that leaves the site."""
+        return link if safe_url(link) else self(link, absolute=True)
+
+
+# --- text ----------------------------------------------------------------------------------
+
+
+def strip_controls(text: str) -> str:
+    return _CONTROL.sub("", text)
+
+
+def clean_text(text: str | None) -> str:
+    return strip_controls(text or "").strip()
+
+
+def long_date(day: date) -> str:
+    """ "Thursday, 3 July 2025": fixed English names, never the process locale (determinism)."""
+    return f"{WEEKDAYS[day.weekday()]}, {day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def month_label(year: int, month: int) -> str:
+    return f"{MONTHS[month - 1]} {year}"
+
+
+def aware(moment: datetime) -> datetime:
+    """Model datetimes are timezone-aware; a naive one is read as UTC rather than crash."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def local_time(moment: datetime, config: Config) -> str:
+    """ "3 Jul 2025, 15:27 AEST" in the site's time zone."""
+    local = aware(moment).astimezone(config.tz)
+    return (
+        f"{local.day} {MONTHS[local.month - 1][:3]} {local.year}, "
+        f"{local:%H:%M} {local.tzname() or ''}".rstrip()
+    )
+
+
+def rfc3339(moment: datetime) -> str:
+    return aware(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def shorten(text: str, limit: int = DESCRIPTION_LENGTH) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+def plural(count: int, word: str, many: str = "") -> str:
+    """ "1 source", "3 sources"; ``many`` for irregular words ("stories")."""
+    return f"{count} {word}" if count == 1 else f"{count} {many or word + 's'}"
+
+
+# --- views: what templates see ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceView:
+    number: int  # 1-based position in the story's source list
+    id: str
+    name: str  # outlet, or "Unknown source"
+    title: str
+    link: str  # article_link: absolute original or site-relative local page
+    local: bool  # True when link is the local page
+    published: str | None  # RFC 3339 for <time datetime>
+    when: str | None  # local time in the site's time zone
+
+
+@dataclass(frozen=True)
+class SentenceView:
+    text: str
+    article: str  # id of the article it was taken from
+    source: SourceView | None  # that article's entry in the story's sources
+
+
+@dataclass(frozen=True)
+class StoryView:
+    id: str
+    title: str
+    summary: tuple[SentenceView, ...]
+    sources: tuple[SourceView, ...]
+    page: str  # "2025/07/03/#id"
+    day: date | None
+
+    @property
+    def count_label(self) -> str:
+        return plural(len(self.sources), "source")
+
+    @property
+    def summary_text(self) -> str:
+        return " ".join(s.text for s in self.summary)
+
+
+@dataclass(frozen=True)
+class DayView:
+    day: date
+    label: str
+    path: str  # "2025/07/03/"
+    stories: tuple[StoryView, ...]
+    previous: tuple[str, str] | None  # (path, label)
+    next: tuple[str, str] | None
+    updated: datetime | None  # newest article time of the day
+
+    @property
+    def count_label(self) -> str:
+        return plural(len(self.stories), "story", "stories")
+
+
+def source_view(number: int, article: Article, config: Config) -> SourceView:
+    published = article.published
+    return SourceView(
+        number=number,
+        id=article.id,
+        name=clean_text(article.source) or UNKNOWN_SOURCE,
+        title=clean_text(article.title) or UNTITLED,
+        link=article_link(article),
+        local=has_local_page(article),
+        published=rfc3339(published) if published else None,
+        when=local_time(published, config) if published else None,
+    )
+
+
+def story_title(story: Story) -> str:
+    if clean_text(story.title):
+        return clean_text(story.title)
+    return next((clean_text(a.title) for a in story.articles if clean_text(a.title)), UNTITLED)
+
+
+def story_view(story: Story, day: date | None, config: Config) -> StoryView:
+    sources = tuple(source_view(n, a, config) for n, a in enumerate(story.articles, start=1))
+    by_id = {s.id: s for s in reversed(sources)}  # first occurrence wins
+    summary = tuple(
+        SentenceView(clean_text(s.text), s.article, by_id.get(s.article))
+        for s in story.summary
+        if clean_text(s.text)
+    )
+    return StoryView(story.id, story_title(story), summary, sources, story_page(story, day), day)
+
+
+def newest_time(stories: Iterable[Story]) -> datetime | None:
+    times = [aware(a.published) for s in stories for a in s.articles if a.published]
+    return max(times, default=None)
+
+
+def day_view(day: Day, config: Config) -> DayView:
+    def neighbour(other: date | None) -> tuple[str, str] | None:
+        return (day_path(other), long_date(other)) if other else None
+
+    return DayView(
+        day=day.day,
+        label=long_date(day.day),
+        path=day_path(day.day),
+        stories=tuple(story_view(s, day.day, config) for s in day.stories),
+        previous=neighbour(day.previous),
+        next=neighbour(day.next),
+        updated=newest_time(day.stories),
+    )
+
+
+@dataclass(frozen=True)
+class SiteView:
+    """Everything precomputed once per render, shared by pages, feeds and data files."""
+
+    site: Site
+    config: Config
+    days: tuple[DayView, ...]
+    undated: tuple[StoryView, ...]
+
+    @classmethod
+    def build(cls, site: Site, config: Config) -> SiteView:
+        days = tuple(day_view(d, config) for d in site.days)
+        undated = tuple(story_view(s, None, config) for s in site.undated)
+        return cls(site, config, days, undated)
+
+    def stories_with_models(self) -> Iterable[tuple[Story, StoryView]]:
+        for day, view in zip(self.site.days, self.days, strict=True):
+            yield from zip(day.stories, view.stories, strict=True)
+        yield from zip(self.site.undated, self.undated, strict=True)
+
+    def local_articles(self) -> dict[str, tuple[Article, StoryView]]:
+        """slug -> (article, its story) for every article that gets a local page."""
+        pages: dict[str, tuple[Article, StoryView]] = {}
+        for story, view in self.stories_with_models():
+            for article in story.articles:
+                if has_local_page(article):
+                    pages.setdefault(article_slug(article), (article, view))
+        return pages
