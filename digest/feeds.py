@@ -7,14 +7,13 @@ live; readers resolve them against the feed's own address.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 from digest.config import Config
-from digest.views import DayView, Urls, rfc3339
+from digest.views import DayView, Urls, dump_json, rfc3339
 
 if TYPE_CHECKING:
     from digest.render import Renderer
@@ -102,7 +101,7 @@ def json_feed(config: Config, entries: list[FeedEntry]) -> str:
             for e in entries
         ],
     }
-    return json.dumps(feed, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+    return dump_json(feed, indent=2)
 
 
 def render_feeds(r: Renderer) -> dict[str, str]:

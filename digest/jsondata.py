@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from digest.model import Article
-from digest.views import SiteView, StoryView, article_link, aware, clean_text, safe_url
+from digest.views import (
+    SiteView,
+    StoryView,
+    article_link,
+    aware,
+    clean_text,
+    dump_json,
+    safe_url,
+)
 
 
 def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+    return dump_json(data, indent=1)
 
 
 def article_record(article: Article) -> dict[str, Any]:

@@ -7,6 +7,7 @@ characters, URLs that are not absolute http(s) never become links.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -135,6 +136,18 @@ class Urls:
     def absolute_href(self, link: str) -> str:
         """Like ``href``, but absolute when base_url is set: for HTML that leaves the site."""
         return link if safe_url(link) else self(link, absolute=True)
+
+
+def dump_json(data: object, indent: int = 1) -> str:
+    """Sorted, indented JSON with ``<``, ``>`` and ``&`` as \\u escapes.
+
+    The escapes parse to the same text, but no untrusted title can ever read as markup, even if a
+    file is embedded in a page or served with the wrong type (Go's encoding/json does the same).
+    """
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=indent)
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escape)
+    return text + "\n"
 
 
 # --- text ----------------------------------------------------------------------------------
