@@ -22,7 +22,8 @@
             s.haystack = (s.title + " " + s.summary + " " + (s.sources || []).join(" ")).toLowerCase();
             return s;
           });
-        });
+        })
+        .catch(function (error) { loading = null; throw error; });  // let a later try retry
     }
     return loading;
   }
@@ -46,7 +47,7 @@
     var hits = stories.filter(function (s) {
       return words.every(function (w) { return s.haystack.indexOf(w) !== -1; });
     });
-    var heading = el("h2", hits.length === 1 ? "1 story found" : hits.length + " stories found");
+    var heading = el("p", hits.length === 1 ? "1 story found" : hits.length + " stories found", "search-count");
     results.appendChild(heading);
     var list = el("ol");
     hits.slice(0, MAX).forEach(function (s) {
@@ -72,6 +73,9 @@
   }
 
   form.hidden = false;
+  // ?q=words in the address (also what the form submits without this script's handler)
+  var initial = new URLSearchParams(location.search).get("q");
+  if (initial) { input.value = initial; update(); }
   input.addEventListener("focus", load, { once: true });
   input.addEventListener("input", update);
   form.addEventListener("submit", function (event) { event.preventDefault(); update(); });
