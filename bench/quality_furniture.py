@@ -148,6 +148,14 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
+def _averages(rows: list[tuple[float, float, float]]) -> dict[str, float]:
+    return {
+        "precision": _mean([row[0] for row in rows]),
+        "recall": _mean([row[1] for row in rows]),
+        "f1": _mean([row[2] for row in rows]),
+    }
+
+
 def main() -> dict:
     folder = data_dir() / "extraction" / "scrapinghub_aeb"
     if not (folder / "index.jsonl").is_file():
@@ -165,8 +173,8 @@ def main() -> dict:
     count = len(ours)
     figures = {
         "pages": count,
-        "baseline": dict(zip(("precision", "recall", "f1"), map(_mean, zip(*base, strict=True)))),
-        "ours": dict(zip(("precision", "recall", "f1"), map(_mean, zip(*ours, strict=True)))),
+        "baseline": _averages(base),
+        "ours": _averages(ours),
         "lost_sentence_share": lost / count if count else 0.0,
     }
     print(f"scrapinghub_aeb: {count} pages, {SHINGLE}-gram word shingles, means over pages")

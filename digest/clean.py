@@ -55,13 +55,18 @@ _PROMO_WORDS = re.compile(
     r"|free trial|paywall|whatsapp|telegram channel)\b",
     re.IGNORECASE,
 )
-# ...but only when it also speaks to the reader or the site speaks of itself.
+# ...but only when it also speaks to the reader in the imperative or the site speaks of itself
+# ("you" alone is not enough: articles address readers all the time).
 _PROMO_VOICE = re.compile(
     r"^(?:get|sign|subscribe|join|follow|like|click|tap|download|publish|share|register|stay"
     r"|never miss|don'?t miss|submit|enter|receive|support|become|try|accept|continue|read|watch"
-    r"|listen|learn more|find out more)\b|\b(?:you|your|our|us)\b|\bwe use\b",
+    r"|listen|learn more|find out more)\b|\bwe use\b|\byour inbox\b|\bby (?:continuing|using)\b"
+    r"|\bour (?:\w+ )?(?:newsletters?|app|site|website|email|emails|journalism|reporting|"
+    r"subscribers?|members?|cookie|privacy|terms|partners|sponsors?|daily|weekly)\b",
     re.IGNORECASE,
 )
+_PROMO_MAX_WORDS = 40
+_QUOTE_START = re.compile(r"^[\"'\u201c\u2018\u00ab]")
 _SHARE_BAR = re.compile(
     r"^(?:share(?: this)?(?: article| story| on)?|tweet|email|e-mail|print|copy link|comments?"
     r"|facebook|twitter|x|linkedin|reddit|pinterest|whatsapp|telegram|flipboard|messenger"
@@ -87,14 +92,37 @@ def is_promo(line: str) -> bool:
     address the reader (imperative, you/your/our), or be short."""
     if _COPYRIGHT.search(line) and _word_count(line) <= 30:
         return True
-    if not _PROMO_WORDS.search(line):
+    if not _PROMO_WORDS.search(line) or _QUOTE_START.match(line):
         return False
-    return _word_count(line) <= 6 or bool(_PROMO_VOICE.search(line)) and _word_count(line) <= 45
+    count = _word_count(line)
+    return count <= 6 or bool(_PROMO_VOICE.search(line)) and count <= _PROMO_MAX_WORDS
 
 
 def is_embed_residue(line: str) -> bool:
     """What is left of a tweet/post embed when a page is copied as text."""
     return bool(_EMBED_RESIDUE.search(line) or _ONLY_TAGS.match(line))
+
+
+_RESIDUE_TOKENS = re.compile(
+    r"\s*(?:pic\.twitter\.com/\w+|https?://t\.co/\w+\u2026?)"
+    r"|\s*[\u2014\u2013]\s*[^()\u2014\u2013]{1,80}\(@\w{1,15}\)\s*(?:[A-Z][a-z]+\s+\d{1,2},\s+\d{4})?\s*$"
+)
+
+
+def strip_embed_residue(line: str) -> str:
+    """A quoted post's own words with the embed's links and signature taken off, when what is
+    left is a real sentence (no hashtags); otherwise the line unchanged (it goes as residue)."""
+    if not _EMBED_RESIDUE.search(line):
+        return line
+    rest = _RESIDUE_TOKENS.sub("", line).strip()
+    if (
+        _word_count(rest) >= 8
+        and _SENTENCE_END.search(rest)
+        and not _HASHTAG.search(rest)
+        and not _EMBED_RESIDUE.search(rest)
+    ):
+        return rest
+    return line
 
 
 def _embed_context(line: str) -> bool:
@@ -233,10 +261,39 @@ def _mark_outside_main_block(lines: Sequence[str], drop: list[bool]) -> None:
             best_sum, best = run_sum, (run_start, index + 1)
     if best_sum < 30:  # too little running text to tell article from page: leave it be
         return
-    start, end = best
+    start, end = _widen_block(lines, drop, *best)
     for index in range(len(lines)):
         if not start <= index < end:
             drop[index] = True
+
+
+_EDGE_MIN_WORDS = 6
+
+
+def _widen_block(lines: Sequence[str], drop: list[bool], start: int, end: int) -> tuple[int, int]:
+    """Grow the block over neighbouring lines of six words or more that no rule called furniture
+    (a headline above, a caption or credit line below, a list continuing the text), stepping over
+    at most one very short line between them."""
+
+    def fits(index: int) -> bool:
+        return not drop[index] and _word_count(lines[index]) >= _EDGE_MIN_WORDS
+
+    def tiny(index: int) -> bool:
+        return not drop[index] and _word_count(lines[index]) <= 3
+
+    index, gap = end, False
+    while index < len(lines) and (fits(index) or (not gap and tiny(index))):
+        gap = not fits(index)
+        if not gap:
+            end = index + 1
+        index += 1
+    index, gap = start - 1, False
+    while index >= 0 and (fits(index) or (not gap and tiny(index))):
+        gap = not fits(index)
+        if not gap:
+            start = index
+        index -= 1
+    return start, end
 
 
 # ---- applying a mask to an article
@@ -273,6 +330,8 @@ def _clean_markdown_body(body: str, judge: Callable[[str], bool]) -> str:
 def clean_article(article: Article) -> Article:
     """The article with page furniture removed from its text and body."""
     text_lines = [line for line in article.text.split("\n") if line.strip()]
+    if article.format == "text":
+        text_lines = [strip_embed_residue(line) for line in text_lines]
     mask = furniture_mask(text_lines, find_block=article.format == "text")
     kept = [line for line, dropped in zip(text_lines, mask, strict=True) if not dropped]
     if not kept:  # never empty an article: furniture is a guess, the text is the user's
@@ -349,7 +408,7 @@ def _near_duplicate_groups(line_sets: list[set[str]], index: dict[str, list[int]
 
 
 def _recurring_in_group(articles: list[Article]) -> set[str]:
-    """Lines of one source that recur across at least ``RECURRING_MIN_ARTICLES`` distinct stories."""
+    """Lines of one source recurring in at least ``RECURRING_MIN_ARTICLES`` distinct stories."""
     line_sets = [set(_line_keys(article)) for article in articles]
     index: dict[str, list[int]] = defaultdict(list)
     for position, keys in enumerate(line_sets):

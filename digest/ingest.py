@@ -83,7 +83,7 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 def article_id(rel_path: str) -> str:
-    """A slug of the file's stem plus a short hash of the whole path: unique and URL/HTML-id safe."""
+    """A slug of the file's stem plus a short hash of the path: unique, safe in URLs and ids."""
     stem = PurePosixPath(rel_path).stem
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_stem.lower()).strip("-")[:40].strip("-") or "article"
@@ -420,11 +420,17 @@ _TIME = (
 )
 _DATE_FORMS = [
     re.compile(
-        r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+(?P<month>" + _MONTH + r"),?\s+(?P<year>\d{4})" + _TIME,
+        r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+(?P<month>"
+        + _MONTH
+        + r"),?\s+(?P<year>\d{4})"
+        + _TIME,
         re.IGNORECASE,
     ),
     re.compile(
-        r"(?P<month>" + _MONTH + r")\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})" + _TIME,
+        r"(?P<month>"
+        + _MONTH
+        + r")\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})"
+        + _TIME,
         re.IGNORECASE,
     ),
 ]
@@ -541,8 +547,14 @@ _DATELINE_FULL = re.compile(
 )
 # "Washington, July 4: " with no agency
 _DATELINE_DATED = re.compile(
-    r"(?P<place>" + _PLACE + _PLACE_NOTE + r"),\s*(?P<date>" + _DATELINE_DATE + r")\s*"
-    + _DASH + r"\s+"
+    r"(?P<place>"
+    + _PLACE
+    + _PLACE_NOTE
+    + r"),\s*(?P<date>"
+    + _DATELINE_DATE
+    + r")\s*"
+    + _DASH
+    + r"\s+"
 )
 # "WASHINGTON: ", "VILNIUS, Lithuania – ": the place in capitals
 _DATELINE_CAPS = re.compile(
@@ -575,10 +587,10 @@ def find_dateline(paragraph: str) -> Dateline | None:
         groups = match.groupdict()
         agency_text = (groups.get("agency") or "").strip()
         agency = AGENCIES.get(agency_text.upper())
-        if form is _DATELINE_FULL and agency is None and not groups.get("date"):
-            # "Some words (maybe) - " is not a dateline unless the place is in capitals
-            if not _is_caps(groups["place"]):
-                continue
+        # "Some words (maybe) - " is not a dateline unless the place is in capitals
+        bare = form is _DATELINE_FULL and agency is None and not groups.get("date")
+        if bare and not _is_caps(groups["place"]):
+            continue
         if form is _DATELINE_CAPS and len(re.sub(r"[^A-Z]", "", groups["place"])) < 3:
             continue
         if match.end() >= len(paragraph.rstrip()):
@@ -674,11 +686,15 @@ def _capitalise(text: str) -> str:
 # --------------------------------------------------------------------------- headlines
 
 _FILLER = re.compile(r"\s*\((?:local time|file photo|file|representational image|photo)\)", re.I)
-_CLAUSE_WORDS = frozenset(
-    "in which who whom whose that after as while when where but and because although amid "
-    "saying said to".split()
-)
-_WEAK_END = frozenset("a an the of to in on at for with and or but by from as his her its".split())
+# A title cut before these words ends at a clause boundary ("... Donald Trump" | "in which ...").
+_CLAUSE_WORDS = frozenset({
+    "in", "which", "who", "whom", "whose", "that", "after", "as", "while", "when", "where", "but",
+    "and", "because", "although", "amid", "saying", "said", "to",
+})  # fmt: skip
+_WEAK_END = frozenset({
+    "a", "an", "the", "of", "to", "in", "on", "at", "for", "with", "and", "or", "but", "by",
+    "from", "as", "his", "her", "its",
+})  # fmt: skip
 
 
 def make_headline(text: str) -> str:
