@@ -68,4 +68,5 @@ def search_json(site: SiteView) -> str:
         }
         for _, v in site.stories_with_models()
     ]
-    return _dumps({"stories": stories})
+    # Compact: only browsers read it, and it is downloaded on the first search.
+    return dump_json({"stories": stories}, indent=None)

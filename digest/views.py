@@ -138,13 +138,16 @@ class Urls:
         return link if safe_url(link) else self(link, absolute=True)
 
 
-def dump_json(data: object, indent: int = 1) -> str:
+def dump_json(data: object, indent: int | None = 1) -> str:
     """Sorted, indented JSON with ``<``, ``>`` and ``&`` as \\u escapes.
 
     The escapes parse to the same text, but no untrusted title can ever read as markup, even if a
     file is embedded in a page or served with the wrong type (Go's encoding/json does the same).
     """
-    text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=indent)
+    separators = (",", ":") if indent is None else (",", ": ")
+    text = json.dumps(
+        data, ensure_ascii=False, sort_keys=True, indent=indent, separators=separators
+    )
     for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         text = text.replace(char, escape)
     return text + "\n"
