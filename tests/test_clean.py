@@ -1,0 +1,348 @@
+"""clean: page furniture out of body and text, every real paragraph kept."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from pathlib import Path
+
+import pytest
+
+from digest.clean import clean_article, remove_recurring_lines
+from digest.ingest import read_article
+from digest.model import Article
+
+SAMPLE_000 = "000_da002abaa098f033.txt"
+SAMPLE_001 = "001_ec3f2d02b8384f94.txt"
+
+# Opening words of every real paragraph of the samples (after the dateline).
+PARAGRAPHS_000 = [
+    "Russian President Vladimir Putin on Thursday (local time) held a telephonic",
+    "\u201cRussia will not back down\u201d, Kremlin aide Yuri Ushakov",
+    "The \u201croot cause\u201d here refers to Ukraine\u2019s push to join NATO",
+    "Meanwhile, Russian occupation governor of Ukraine\u2019s eastern Luhansk",
+    "On June 21, Putin said that Moscow is not seeking",
+    "\u201cWe are not seeking the surrender of Ukraine.",
+    "He also reiterated his long-held belief that Russians and Ukrainians",
+]
+PARAGRAPHS_001 = [
+    "Russia President Vladimir Putin on Thursday held a telephonic conversation",
+    "'Russia will not back down,' Kremlin aide Yuri Ushakov told reporters",
+    "Putin emphasised that Russia seeks to achieve its goals in Ukraine",
+    "The 'root cause' here refers to Ukraine's push to join NATO",
+    "The phone call came a day after the US paused promised weapon deliveries",
+    "Meanwhile Russian occupation governor of Ukraine's eastern Luhansk region",
+    "'Just a couple of days ago, I received a report",
+    "On June 21, Putin said that Moscow is not seeking",
+    "Speaking during a plenary session at the St Petersburg",
+    "'We are not seeking the surrender of Ukraine.",
+    "He also reiterated his long-held belief that Russians and Ukrainians",
+]
+
+
+def cleaned_sample(folder: Path, name: str) -> Article:
+    article = read_article(folder / name, folder, UTC).article
+    assert article is not None
+    return clean_article(article)
+
+
+def make(text: str, *, fmt: str = "text", body: str | None = None, **fields: object) -> Article:
+    values: dict[str, object] = {
+        "id": "a-000000",
+        "path": "a.txt" if fmt == "text" else "a.md",
+        "format": fmt,
+        "title": "T",
+        "title_given": False,
+        "body": text if body is None else body,
+        "text": text,
+    }
+    values.update(fields)
+    return Article(**values)  # type: ignore[arg-type]
+
+
+def paragraph_starts(text: str) -> list[str]:
+    return [line for line in text.split("\n") if line]
+
+
+# --------------------------------------------------------------------------- the two samples
+
+
+@pytest.mark.parametrize(
+    "needle",
+    ["pic.twitter", "t.co", "@ulgenfatma74", "Commentary by #Russian", "19:30 (Moscow time)"],
+)
+def test_sample_000_embed_residue_is_gone(sample_content: Path, needle: str) -> None:
+    article = cleaned_sample(sample_content, SAMPLE_000)
+    assert needle not in article.body
+    assert needle not in article.text
+
+
+@pytest.mark.parametrize(
+    "needle",
+    ["Kenya Star", "...", "\u2026", "Get a daily dose", "Publish news", "MAURITIUS", "GMT+10"],
+)
+def test_sample_001_furniture_is_gone(sample_content: Path, needle: str) -> None:
+    article = cleaned_sample(sample_content, SAMPLE_001)
+    assert needle not in article.body
+    assert needle not in article.text
+
+
+@pytest.mark.parametrize(
+    ("name", "paragraphs"), [(SAMPLE_000, PARAGRAPHS_000), (SAMPLE_001, PARAGRAPHS_001)]
+)
+def test_samples_keep_every_real_paragraph(
+    sample_content: Path, name: str, paragraphs: list[str]
+) -> None:
+    article = cleaned_sample(sample_content, name)
+    lines = article.text.split("\n")
+    assert len(lines) == len(paragraphs)
+    for line, start in zip(lines, paragraphs, strict=True):
+        assert line.startswith(start)
+    assert article.body == article.text
+    assert lines[-1].endswith("an independent country.")
+
+
+def test_samples_keep_their_metadata(sample_content: Path) -> None:
+    article = cleaned_sample(sample_content, SAMPLE_001)
+    assert article.source == "ANI"
+    assert article.published is not None
+    assert article.title.startswith("Russia President Vladimir Putin")
+
+
+# --------------------------------------------------------------------------- line rules
+
+STORY = [
+    "The city council approved a new budget on Monday after a long and heated debate.",
+    "Mayor Ana Ruiz said the plan would fund more buses and repair roads across the city.",
+    "Opposition members argued that the tax increase would hurt small businesses most.",
+    "The budget takes effect in January and will be reviewed again in the summer.",
+]
+
+
+@pytest.mark.parametrize(
+    "furniture",
+    [
+        "Subscribe to our newsletter for the latest news",
+        "Sign up for our daily email and never miss a story.",
+        "Read more: Council delays vote on transit plan",
+        "Also read",
+        "Click here to download our app",
+        "We use cookies to improve your experience on our site.",
+        "Share this article",
+        "Follow us on Twitter and Facebook",
+        "https://example.com/some/other/page",
+        "#Budget #CityHall",
+        "Advertisement",
+        "\u00a9 2025 The Daily Example. All rights reserved.",
+        "More InformationLAGOS, 3rd July, 2025 (WAM) - The chamber concluded its first mission...",
+    ],
+)
+def test_furniture_lines_are_removed(furniture: str) -> None:
+    text = "\n".join(STORY[:2] + [furniture] + STORY[2:])
+    article = clean_article(make(text))
+    assert article.text.split("\n") == STORY
+    assert article.body == article.text
+
+
+def test_real_sentences_that_look_like_furniture_stay() -> None:
+    tricky = [
+        "The company said in its newsletter that profits fell sharply in the second quarter.",
+        'She paused and said, "We will see what happens..." before leaving the stage.',
+        "\u201cSign up for our newsletter,\u201d the spokesman kept urging reporters all day.",
+    ]
+    text = "\n".join(STORY[:2] + tricky + STORY[2:])
+    article = clean_article(make(text))
+    assert article.text.split("\n") == STORY[:2] + tricky + STORY[2:]
+
+
+def test_a_trailing_teaser_block_goes_whole() -> None:
+    teasers = [
+        "Accra [Ghana], July 3 (ANI): Prime Minister Narendra Modi on Wednesday held a...",
+        "Markets rallied on Friday as investors welcomed the latest figures from the...",
+        "A growing body of research suggests that restricting one nutrient could have\u2026",
+    ]
+    article = clean_article(make("\n".join(STORY + teasers)))
+    assert article.text.split("\n") == STORY
+
+
+def test_a_single_ellipsis_paragraph_inside_the_story_stays() -> None:
+    middle = "And then the lights went out across the whole district, and nobody knew why..."
+    text = "\n".join(STORY[:2] + [middle] + STORY[2:])
+    assert middle in clean_article(make(text)).text.split("\n")
+
+
+def test_tweet_embed_block_is_removed_but_quoted_words_may_stay() -> None:
+    embed = [
+        "Statement by #Mayor Ana Ruiz on the budget vote.",
+        "July 3, 2025",
+        "19:30 (local time)https://t.co/abc123\u2026#Budget pic.twitter.com/xyz789\u2014 Someone "
+        "(@someone) July 3, 2025",
+    ]
+    text = "\n".join(STORY[:2] + embed + STORY[2:])
+    article = clean_article(make(text))
+    assert article.text.split("\n") == STORY
+
+    quoted = (
+        "We finally have a budget that works for every neighbourhood in this city. https://t.co/Ab1"
+    )
+    text = "\n".join([*STORY[:2], quoted, "\u2014 Ana Ruiz (@anaruiz) July 3, 2025", *STORY[2:]])
+    lines = clean_article(make(text)).text.split("\n")
+    assert "We finally have a budget that works for every neighbourhood in this city." in lines
+    assert not any("t.co" in line or "@anaruiz" in line for line in lines)
+
+
+def test_repeated_lines_keep_the_first() -> None:
+    text = "\n".join([STORY[0], STORY[1], STORY[0], STORY[2], STORY[3]])
+    assert clean_article(make(text)).text.split("\n") == STORY
+
+
+def test_never_empties_an_article() -> None:
+    article = make("Subscribe to our newsletter\nhttps://example.com")
+    assert clean_article(article).text == article.text
+
+
+def test_script_text_is_kept_as_data() -> None:
+    text = "\n".join([STORY[0], "<script>alert(1)</script>", *STORY[1:]])
+    cleaned = clean_article(make(text))  # escaping is render's job; nothing may crash
+    assert STORY[0] in cleaned.text
+
+
+# --------------------------------------------------------------------------- page text
+
+
+def test_copied_page_loses_menus_and_footer_keeps_article() -> None:
+    page = [
+        "Home",
+        "World",
+        "Business",
+        "Sport",
+        "Log in",
+        "Council approves budget",
+        *STORY,
+        "Budget details",
+        "The plan adds twelve bus routes and resurfaces forty kilometres of road by next year.",
+        "Most popular",
+        "Terms",
+        "Privacy",
+        "Contact us",
+    ]
+    article = clean_article(make("\n".join(page)))
+    lines = article.text.split("\n")
+    for line in STORY:
+        assert line in lines
+    assert "Budget details" in lines  # a subheading inside the article stays
+    assert "The plan adds twelve bus routes" in article.text
+    for chrome in ("Home", "World", "Log in", "Most popular", "Privacy", "Contact us"):
+        assert chrome not in lines
+
+
+# --------------------------------------------------------------------------- markdown
+
+
+def test_markdown_article_keeps_every_paragraph_and_its_syntax() -> None:
+    body = (
+        "# Budget passes\n\n"
+        "The **council** approved a [new budget](https://example.org/budget) on Monday.\n\n"
+        "## What changes\n\n"
+        "- More buses\n- Road repairs\n\n"
+        "> Critics said the tax increase would hurt small businesses most.\n\n"
+        "```\ncode stays\n```\n\n"
+        "Subscribe to our newsletter for the latest news\n\n"
+        "Short line.\n"
+    )
+    text = "\n".join(
+        [
+            "Budget passes",
+            "The council approved a new budget on Monday.",
+            "What changes",
+            "More buses",
+            "Road repairs",
+            "Critics said the tax increase would hurt small businesses most.",
+            "Subscribe to our newsletter for the latest news",
+            "Short line.",
+        ]
+    )
+    article = clean_article(make(text, fmt="markdown", body=body))
+    assert "Subscribe" not in article.body and "Subscribe" not in article.text
+    for kept in ("# Budget passes", "[new budget](https://example.org/budget)", "## What changes",
+                 "- More buses", "> Critics", "```\ncode stays\n```", "Short line."):  # fmt: skip
+        assert kept in article.body
+    assert article.text.split("\n") == [
+        line for line in text.split("\n") if "Subscribe" not in line
+    ]
+
+
+# --------------------------------------------------------------------------- corpus pass
+
+
+def corpus_article(index: int, lines: list[str], source: str | None = "Example News") -> Article:
+    return make("\n".join(lines), id=f"a{index}-000000", path=f"site/a{index}.txt", source=source)
+
+
+def stories(count: int) -> list[list[str]]:
+    topics = ["budget", "bridge", "election", "flood", "school", "stadium", "hospital", "port"]
+    return [
+        [
+            f"The {topic} report was published on day {n} by the local authorities.",
+            f"Officials said the {topic} plan would take several years to complete.",
+            f"Residents were asked to comment on the {topic} proposal before the deadline.",
+        ]
+        for n, topic in enumerate(topics[:count])
+    ]
+
+
+def test_recurring_source_lines_are_removed() -> None:
+    promo = "Get the Example News app today"
+    footer = "Example News is an independent publication"
+    articles = [corpus_article(i, [*lines, promo, footer]) for i, lines in enumerate(stories(4))]
+    other = corpus_article(9, [*stories(5)[4], promo], source="Other Outlet")
+    out = remove_recurring_lines([*articles, other])
+    assert len(out) == 5
+    for before, after in zip(articles, out, strict=False):
+        assert after.text.split("\n") == before.text.split("\n")[:3]
+        assert after.body == after.text
+        assert after.id == before.id
+    assert out[4] == other  # one article of another source: nothing recurs there
+
+
+def test_recurring_lines_group_by_folder_without_source() -> None:
+    promo = "Share this story with friends"
+    articles = [
+        corpus_article(i, [*lines, promo], source=None) for i, lines in enumerate(stories(3))
+    ]
+    out = remove_recurring_lines(articles)
+    assert all(promo not in a.text for a in out)
+
+
+def test_fewer_than_three_articles_keep_everything() -> None:
+    promo = "Get the Example News app today"
+    articles = [corpus_article(i, [*lines, promo]) for i, lines in enumerate(stories(2))]
+    assert remove_recurring_lines(articles) == articles
+
+
+def test_wire_copies_of_one_story_keep_their_text() -> None:
+    wire = [
+        "Short quote from the minister",
+        "The central bank raised interest rates by a quarter point on Thursday.",
+        "It was the third increase this year as inflation stayed high.",
+        "Economists had expected the move after last month's figures.",
+    ]
+    copies = [corpus_article(i, [*wire, f"Updated version {i} of this report."]) for i in range(4)]
+    out = remove_recurring_lines(copies)
+    for article in out:
+        assert article.text.split("\n")[:4] == wire
+
+
+def test_wire_copies_next_to_distinct_stories_still_lose_only_furniture() -> None:
+    promo = "Get the Example News app today"
+    wire = [
+        "Short quote from the minister",
+        "The central bank raised interest rates by a quarter point on Thursday.",
+        "It was the third increase this year as inflation stayed high.",
+    ]
+    copies = [corpus_article(i, [*wire, promo]) for i in range(3)]
+    others = [corpus_article(10 + i, [*s, promo]) for i, s in enumerate(stories(3))]
+    out = remove_recurring_lines(copies + others)
+    for article in out[:3]:
+        assert article.text.split("\n") == wire  # the promo goes, the wire text stays
+    for article, original in zip(out[3:], stories(3), strict=True):
+        assert article.text.split("\n") == original
