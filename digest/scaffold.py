@@ -88,7 +88,7 @@ def _conflicts(directory: Path, rel: str) -> list[str]:
     parts = rel.split("/")
     for depth in range(1, len(parts)):
         parent = directory.joinpath(*parts[:depth])
-        if parent.is_symlink() or (parent.exists() and not parent.is_dir()):
+        if parent.exists() and not parent.is_dir():
             return ["/".join(parts[:depth])]
     target = directory / rel
     # lexists: a dangling symlink would still be followed (and written through) by open()

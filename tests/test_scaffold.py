@@ -127,6 +127,27 @@ def test_init_refuses_a_dangling_symlink(tmp_path: Path) -> None:
     assert not (tmp_path / "elsewhere.toml").exists()
 
 
+def test_a_failure_half_way_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_open = Path.open
+    opened: list[Path] = []
+
+    def failing_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        opened.append(self)
+        if len(opened) == 3:
+            raise OSError(28, "No space left on device")
+        return real_open(self, *args, **kwargs)
+
+    (tmp_path / "mine.txt").write_text("kept", encoding="utf-8")
+    monkeypatch.setattr(Path, "open", failing_open)
+    with pytest.raises(ScaffoldError, match="No space left"):
+        init_site(tmp_path / "new")
+    assert len(opened) == 3
+    assert files_in(tmp_path) == {"mine.txt"}
+    assert not (tmp_path / "new").exists()
+
+
 def test_init_refuses_a_file_as_the_site_folder(tmp_path: Path) -> None:
     (tmp_path / "site").write_text("", encoding="utf-8")
     with pytest.raises(ScaffoldError, match="not a folder"):
