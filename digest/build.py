@@ -96,6 +96,8 @@ class Builder:
         self.workers = workers
         self._files: dict[str, _FileState] = {}
         self._files_scope = ""
+        self._memo = render.PageMemo()  # rendered pages, reused when their inputs are unchanged
+        self._memo_scope: object = None
         self._last: tuple[Config, list[Story], list[str]] | None = None
 
     # -- the build ----------------------------------------------------------------------------
@@ -128,9 +130,13 @@ class Builder:
 
         mark = time.perf_counter()
         site = assemble_site(stories, config)
-        template_dirs = [opts.templates_dir, render.default_theme_dir()]
+        template_dirs = [d for d in (opts.templates_dir, render.default_theme_dir()) if d.is_dir()]
+        memo_scope = (config, _theme_fingerprint(template_dirs))
+        if memo_scope != self._memo_scope:
+            self._memo.clear()
+            self._memo_scope = memo_scope
         try:
-            files = render.render_site(site, config, [d for d in template_dirs if d.is_dir()])
+            files = render.render_site(site, config, template_dirs, self._memo)
         except Exception as exc:  # a theme error: name the template and line when Jinja knows them
             raise BuildError(_describe_render_error(exc)) from exc
         timings["render"] = time.perf_counter() - mark
@@ -383,6 +389,19 @@ def _check_partition(groups: list[list[int]], count: int) -> None:
     seen = sorted(i for group in groups for i in group)
     if seen != list(range(count)):
         raise BuildError("internal error: clustering lost or duplicated articles")
+
+
+def _theme_fingerprint(template_dirs: Sequence[Path]) -> tuple[tuple[str, int, int], ...]:
+    """Every theme file's path, mtime and size: a change to any of them re-renders every page."""
+    entries = []
+    for folder in template_dirs:
+        for path in sorted(folder.rglob("*")):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            entries.append((path.as_posix(), st.st_mtime_ns, st.st_size))
+    return tuple(entries)
 
 
 def _file_key(rel: str, content_hash: str) -> str:

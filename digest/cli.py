@@ -147,11 +147,10 @@ def run_build(args: argparse.Namespace) -> int:
     for warning in report.warnings:
         log.warning("%s", warning)
     log.info(
-        "built %d articles into %d stories over %d days in %.2fs -> %s "
-        "(%d files written, %d unchanged)",
-        report.articles,
-        report.stories,
-        report.days,
+        "built %s into %s over %s in %.2fs -> %s (%d files written, %d unchanged)",
+        _count(report.articles, "article"),
+        _count(report.stories, "story", "stories"),
+        _count(report.days, "day"),
         report.seconds,
         options.output_dir,
         report.written,
@@ -164,6 +163,10 @@ def run_build(args: argparse.Namespace) -> int:
             log.error("%d warnings with --strict", len(report.warnings))
             return EXIT_WARNINGS
     return EXIT_OK
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -52,7 +52,7 @@ from digest.views import (
     strip_controls,
 )
 
-__all__ = ["article_link", "default_theme_dir", "make_environment", "render_site"]
+__all__ = ["PageMemo", "article_link", "default_theme_dir", "make_environment", "render_site"]
 
 # --- bodies --------------------------------------------------------------------------------
 
@@ -140,10 +140,44 @@ def static_files(template_dirs: Sequence[Path]) -> dict[str, bytes]:
     return files
 
 
+class PageMemo:
+    """Rendered pages kept between builds of one process (``digest serve``), by their inputs.
+
+    A page's key is its template, output path and everything handed to it, plus the shape of the
+    site (number of days and undated stories, the latest day) for templates that glance at
+    ``site``; views are frozen dataclasses, so equal inputs mean an equal page. Only pages used
+    by the latest build are kept. The owner clears it when templates or config change.
+    """
+
+    def __init__(self) -> None:
+        self.previous: dict[Any, str] = {}
+        self.current: dict[Any, str] = {}
+        self.hits = 0
+
+    def lookup(self, key: Any) -> str | None:
+        page = self.current.get(key)
+        if page is None:
+            page = self.previous.get(key)
+            if page is not None:
+                self.current[key] = page
+                self.hits += 1
+        return page
+
+    def store(self, key: Any, page: str) -> None:
+        self.current[key] = page
+
+    def rotate(self) -> None:
+        self.previous, self.current, self.hits = self.current, {}, 0
+
+    def clear(self) -> None:
+        self.previous, self.current, self.hits = {}, {}, 0
+
+
 @dataclass
 class Renderer:
     env: jinja2.Environment
     view: SiteView
+    memo: PageMemo | None = None
 
     @property
     def config(self) -> Config:
@@ -174,12 +208,32 @@ class Renderer:
         rooted: bool = False,
         **context: Any,
     ) -> str:
+        key = None
+        if self.memo is not None:
+            shape = (len(self.view.days), len(self.view.undated), self.view.days[:1])
+            key = (
+                template,
+                output,
+                title,
+                description,
+                og_type,
+                rooted,
+                shape,
+                tuple(sorted(context.items())),
+            )
+            try:
+                cached = self.memo.lookup(key)
+            except TypeError:  # an unhashable value in the context: render every time
+                key = None
+            else:
+                if cached is not None:
+                    return cached
         canonical_path = output.removesuffix("index.html")
         canonical = (
             self.config.base_url + canonical_path if self.config.base_url and not rooted else None
         )
         page_title = title if title == self.config.title else f"{title} · {self.config.title}"
-        return self.render(
+        page = self.render(
             template,
             output,
             rooted=rooted,
@@ -190,6 +244,9 @@ class Renderer:
             og_type=og_type,
             **context,
         )
+        if key is not None and self.memo is not None:
+            self.memo.store(key, page)
+        return page
 
 
 def _day_description(stories: Sequence[StoryView]) -> str:
@@ -288,10 +345,18 @@ def render_discovery(r: Renderer) -> dict[str, str]:
     }
 
 
-def render_site(site: Site, config: Config, template_dirs: Sequence[Path]) -> dict[str, bytes]:
-    """Every output file of the site, as relative POSIX path -> bytes (see the module docstring)."""
+def render_site(
+    site: Site,
+    config: Config,
+    template_dirs: Sequence[Path],
+    memo: PageMemo | None = None,
+) -> dict[str, bytes]:
+    """Every output file of the site, as relative POSIX path -> bytes (see the module docstring).
+
+    ``memo`` (kept by a long-lived builder) lets unchanged pages skip Jinja on a rebuild.
+    """
     view = SiteView.build(site, config)
-    renderer = Renderer(make_environment(template_dirs), view)
+    renderer = Renderer(make_environment(template_dirs), view, memo)
     text: dict[str, str] = {}
     text.update(render_pages(renderer, make_markdown()))
     text.update(render_feeds(renderer))
@@ -303,4 +368,6 @@ def render_site(site: Site, config: Config, template_dirs: Sequence[Path]) -> di
         text["CNAME"] = config.cname.strip() + "\n"
     files: dict[str, bytes] = {path: body.encode("utf-8") for path, body in text.items()}
     files.update(static_files(template_dirs))
+    if memo is not None:
+        memo.rotate()
     return dict(sorted(files.items()))
