@@ -318,27 +318,29 @@ class LiveSite:
         self.state.begin_build()
         started = time.perf_counter()
         report: BuildReport | None = None
+        error = ""
         try:
             report = self.builder.build(render_only=batch.render_only)
         except BuildError as exc:
-            self._failed(batch, str(exc), started)
+            error = str(exc)
         except Exception as exc:  # a bug in a stage must not take the server down
             log.debug("build crashed", exc_info=True)
-            self._failed(batch, _describe_crash(exc), started)
+            error = _describe_crash(exc)
+        # Counted before the pages hear of it: whoever sees the new epoch sees its report too.
+        first = self.builds == 0
+        self.builds += 1
+        self.last_report = report
+        if self.on_build is not None:
+            self.on_build(batch, report)
+        if report is not None:
+            self._succeeded(batch, report, started, first)
         else:
-            self._succeeded(batch, report, started)
-        finally:
-            self.builds += 1
-            self.last_report = report
-            if self.on_build is not None:
-                self.on_build(batch, report)
+            self._failed(batch, error, started)
 
-    def _succeeded(self, batch: Batch, report: BuildReport, started: float) -> None:
-        changed = report.written > 0 or self.builds == 0
+    def _succeeded(self, batch: Batch, report: BuildReport, started: float, first: bool) -> None:
+        changed = report.written > 0 or first
         epoch = self.state.build_succeeded(reload=changed, base_path=report.config.base_path)
-        what = "re-rendered" if batch.render_only else "rebuilt"
-        if self.builds == 0:
-            what = "built"
+        what = "built" if first else "re-rendered" if batch.render_only else "rebuilt"
         log.info(
             "%s in %.2fs after %s: %d files read, %d stories summarized, %d files written, "
             "%d unchanged%s",

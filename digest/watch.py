@@ -32,6 +32,14 @@ CONTENT, TEMPLATE = "content", "template"
 QUIET_SECONDS = 0.15  # a burst is over when no event came for this long...
 MAX_WAIT_SECONDS = 2.0  # ...or when it has lasted this long (a steady trickle still rebuilds)
 
+
+def _not_stop_race(record: logging.LogRecord) -> bool:
+    # watchdog's inotify emitter logs this error when it is stopped while reading: harmless.
+    return "called when the thread is inactive" not in str(record.msg)
+
+
+logging.getLogger("watchdog.observers.inotify").addFilter(_not_stop_race)
+
 # Events that say nothing about new bytes (watchdog 5+ reports opens and read-only closes).
 _IGNORED_EVENT_TYPES = frozenset({"opened", "closed_no_write"})
 
