@@ -180,25 +180,36 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         if site.state.status().epoch == 0:  # no good build yet: wait for the first one
             status = site.state.wait_idle(SWAP_WAIT_SECONDS)
             if status.epoch == 0 and not site.has_site():
+                code = 500 if status.error else 503
                 message = status.error or "the first build has not finished yet"
-                self._send(500, "text/html; charset=utf-8", error_page(message, 0), head)
+                self._send(code, "text/html; charset=utf-8", error_page(message, 0), head)
                 return
-        found = self._resolve()
+        found, data = self._fetch()
         if found.status in (301, 302):
             self._send(found.status, "text/plain; charset=utf-8", b"", head, found.location)
-        elif found.file is not None:
-            self._send_file(200, found.file, head)
+        elif found.file is not None and data is not None:
+            ctype = content_type(found.file)
+            self._send(200, ctype, self._html(data) if "text/html" in ctype else data, head)
         else:
             self._not_found(found.status, head)
 
-    def _resolve(self) -> Found:
-        site = self.server.site
-        found = self._lookup()
-        if found.status == 404:
-            # Perhaps a build is swapping the folder right now: wait for it, then look again.
-            site.state.wait_idle(SWAP_WAIT_SECONDS)
+    def _fetch(self) -> tuple[Found, bytes | None]:
+        """The request's file and its bytes; a miss during a build waits for it and looks again.
+
+        A miss can be the instant between ``replace_site``'s two renames, when the output folder
+        does not exist: never a reason to answer 404.
+        """
+        for attempt in (1, 2):
             found = self._lookup()
-        return found
+            if found.file is not None:
+                try:
+                    return found, found.file.read_bytes()  # one open: one complete build's file
+                except OSError:
+                    found = Found(404)
+            if found.status != 404 or attempt == 2:
+                return found, None
+            self.server.site.state.wait_idle(SWAP_WAIT_SECONDS)
+        raise AssertionError("unreachable")
 
     def _lookup(self) -> Found:
         site = self.server.site
@@ -216,17 +227,6 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         if status == 403:
             data = b"<!doctype html><title>Forbidden</title><h1>Forbidden</h1>"
         self._send(status, "text/html; charset=utf-8", self._html(data), head)
-
-    def _send_file(self, status: int, file: Path, head: bool) -> None:
-        try:
-            data = file.read_bytes()  # one open: the file of one complete build
-        except OSError:
-            self._not_found(404, head)
-            return
-        ctype = content_type(file)
-        if ctype.startswith("text/html"):
-            data = self._html(data)
-        self._send(status, ctype, data, head)
 
     def _html(self, data: bytes) -> bytes:
         return inject(data, self.server.site.state.status().epoch)

@@ -57,27 +57,42 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         driver.quit()
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[DevServer]:
+def site_options(tmp_path: Path) -> BuildOptions:
     site = tmp_path / "site-folder"
+    if (site / "digest.toml").is_file():
+        return _options(site)
     (site / "content").mkdir(parents=True)
     for path in SAMPLE_CONTENT.glob("*.txt"):
         shutil.copy(path, site / "content" / path.name)
     (site / "digest.toml").write_text('title = "Browser test digest"\n', encoding="utf-8")
-    options = BuildOptions(
+    return _options(site)
+
+
+def _options(site: Path) -> BuildOptions:
+    return BuildOptions(
         config_path=site / "digest.toml",
         content_dir=site / "content",
         output_dir=site / "site",
         site_dir=site,
     )
-    dev = DevServer(options, port=0, builder=Builder(options, workers=1))
+
+
+def start_server(options: BuildOptions, port: int = 0) -> DevServer:
+    dev = DevServer(options, port=port, builder=Builder(options, workers=1))
     dev.start()
+    deadline = time.monotonic() + 60
+    while dev.site.state.status().epoch == 0:
+        if dev.site.state.status().error is not None or time.monotonic() > deadline:
+            dev.stop()
+            raise AssertionError(f"the first build failed: {dev.site.state.status().error}")
+        time.sleep(0.05)
+    return dev
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[DevServer]:
+    dev = start_server(site_options(tmp_path))
     try:
-        deadline = time.monotonic() + 60
-        while dev.site.state.status().epoch == 0:
-            assert dev.site.state.status().error is None, dev.site.state.status().error
-            assert time.monotonic() < deadline, "the first build took too long"
-            time.sleep(0.05)
         yield dev
     finally:
         dev.stop()
@@ -146,3 +161,23 @@ def test_save_reloads_page_and_template_error_shows_overlay(
     (templates / "day.html").unlink()
     poll(lambda: marker(browser) is None and overlay_text(browser) is None, "the reload")
     poll(lambda: title in browser.page_source, "the content after the fix")
+
+
+def test_page_reconnects_and_reloads_after_a_server_restart(tmp_path: Path, browser: Any) -> None:
+    options = site_options(tmp_path)
+    first = start_server(options)
+    try:
+        port = first.port
+        browser.get(first.url + "/")
+        poll(lambda: browser.execute_script("return document.readyState") == "complete", "load")
+        browser.execute_script("window.__marker = 3;")
+    finally:
+        first.stop()
+    time.sleep(1.5)  # the page's event stream is down and retrying
+    assert marker(browser) == 3
+    second = start_server(options, port=port)  # a new process would have a new epoch too
+    try:
+        poll(lambda: marker(browser) is None, "the reload after the restart", timeout=15)
+        assert "Browser test digest" in browser.page_source
+    finally:
+        second.stop()

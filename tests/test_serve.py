@@ -360,6 +360,15 @@ def test_burst_of_200_files_is_one_rebuild(site: DevServer) -> None:
     assert site.site.last_report.articles >= 200
 
 
+def test_poll_mode_sees_edits(tmp_path: Path, start_server: Callable[..., DevServer]) -> None:
+    server = start_server(make_site(tmp_path / "s", samples=False), poll=True)
+    wait_built(server, 1)
+    title, date, body = STORIES["volcano"]
+    path = server.site.options.content_dir / "volcano.md"
+    path.write_text(article_md("Polled volcano headline", date, body), encoding="utf-8")
+    wait_for(lambda: "Polled volcano headline" in get(server, day_path(server)).text)
+
+
 def test_editor_litter_and_output_are_ignored(site: DevServer) -> None:
     builds = site.site.builds
     content = site.site.options.content_dir
