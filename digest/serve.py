@@ -101,9 +101,21 @@ class Found:
     location: str | None = None
 
 
+def split_target(target: str) -> tuple[str, str]:
+    """A request target -> (path, query), the path still %-encoded.
+
+    Not ``urlsplit`` alone: it reads "//x/y" as host "x", but in a request line it is a path.
+    """
+    if target.startswith(("http://", "https://")):  # absolute form, as sent to proxies
+        parts = urlsplit(target)
+        return parts.path or "/", parts.query
+    path, _, query = target.partition("#")[0].partition("?")
+    return path, query
+
+
 def resolve_request(url_path: str, root: Path, base_path: str) -> Found:
     """Map a request path to a file under ``root``, refusing anything outside it."""
-    raw = urlsplit(url_path).path
+    raw, query = split_target(url_path)
     if base_path != "/":
         if raw in ("/", base_path.rstrip("/")):
             return Found(302, location=base_path)
@@ -125,10 +137,10 @@ def resolve_request(url_path: str, root: Path, base_path: str) -> Found:
         return Found(404)
     if target.is_dir():
         if not raw.endswith("/"):
-            query = urlsplit(url_path).query
-            return Found(
-                301, location=url_path.split("?")[0] + "/" + (f"?{query}" if query else "")
-            )
+            # Built from the request's own (still encoded) path; one leading slash, so that
+            # "//host/x" can never become a redirect to another site.
+            location = "/" + split_target(url_path)[0].lstrip("/") + "/"
+            return Found(301, location=location + (f"?{query}" if query else ""))
         target = target / "index.html"
         if not target.is_file():
             return Found(404)
@@ -173,7 +185,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
 
     def _answer(self, *, head: bool) -> None:
         site = self.server.site
-        path = urlsplit(self.path).path
+        path = split_target(self.path)[0]
         if path.startswith(PREFIX):
             self._internal(path, head)
             return

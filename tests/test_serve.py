@@ -244,6 +244,8 @@ def test_resolve_request_unit(tmp_path: Path) -> None:
     assert resolve_request("/a/", tmp_path, "/repo/").status == 404
     assert resolve_request("/repo/a/", tmp_path, "/repo/").status == 200
     assert resolve_request("/repo/%2e%2e/x", tmp_path, "/repo/").status == 403
+    assert resolve_request("//a", tmp_path, "/").location == "/a/"  # never to another host
+    assert resolve_request("/%61?x=1", tmp_path, "/").location == "/%61/?x=1"
 
 
 def test_script_injected_in_served_html_only(site: DevServer) -> None:
