@@ -4,4 +4,459 @@ Interface (build.py relies on it):
 - ``cluster_articles(articles: Sequence[Article], config: ClusterConfig) -> list[list[int]]``:
   groups of indices into ``articles``; every index in exactly one group; deterministic order
   (groups ordered by their smallest index, indices ascending). ``Article.story`` pins override.
+
+Method, in three steps over the articles that carry no ``story`` pin:
+
+1. Wire copies. Word 5-shingles are hashed; a fixed 1-in-8 sample of the hashes (those whose
+   mixed hash is 0 mod 8) is indexed. Unlike MinHash, which estimates Jaccard, a fixed sample
+   keeps containment visible: a short copy inside a long page full of furniture still shares
+   most of its sampled shingles. Candidate pairs share at least two sampled shingles and are
+   verified on the full shingle sets: copies when most of the shorter text is found in the other.
+2. Same-event reports. TF-IDF vectors (sublinear tf, smoothed corpus idf), with names (tokens
+   capitalised inside a sentence), numbers and title words weighted up: they are what tells two
+   earthquakes apart. Candidate pairs share at least two of each other's top terms (a sparse
+   product of top-term indicator matrices, i.e. an inverted index), compared only inside a
+   sliding time window, with over-common terms left out of the index.
+3. Merging: candidate edges in decreasing cosine order join two clusters only when their
+   *average* pairwise cosine (exact, from the clusters' vector sums) reaches the threshold, and
+   when every pair of dated articles in the result stays within ``config.window_days``.
+   Average link resists chaining: one bridging article cannot glue two stories together.
+
+Undated articles are compared with every article on text alone and may join any story.
+Everything is computed in one process from sorted data: the result does not depend on the
+number of workers, and only on input order through exact ties.
 """
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from digest.config import ClusterConfig
+from digest.model import Article
+from digest.text import normalize, words
+
+# Average cosine two clusters need to merge. Same-event news reports (different outlets, one
+# event) sit around 0.2-0.5 with these vectors; same-topic but different events (two earthquakes
+# a year apart) around 0.05-0.15, because names, places and numbers differ and are weighted up.
+DEFAULT_THRESHOLD = 0.15
+# Two clusters (of two or more reports each) merge only if their cross similarity is at least this
+# share of their own cohesion: halves of one event are about as close across as within, while two
+# events of one topic (two earthquakes, two rehab stays of one star) are clearly closer within.
+RELATIVE_LINK = 0.65
+
+TITLE_TF = 2.0  # a title word counts as this many body occurrences: headlines name the event
+NAME_BOOST = 2.0  # weight for tokens capitalised inside sentences (people, places, bodies)
+NUMBER_BOOST = 2.0  # weight for tokens with digits (dates, tolls, magnitudes, scores)
+
+TOP_TERMS = 20  # terms per article in the candidate index
+MIN_SHARED_TOP = 2  # one shared top term is too weak a hint to spend a comparison on
+POSTING_CAP_FRACTION = 0.05  # a term in the top terms of more than 5% of articles is a topic,
+POSTING_CAP_MIN = 200  # not an event; it is left out of the index (but not out of the vectors)
+BLOCK = 1024  # rows per sparse product block (bounds memory)
+
+SHINGLE = 5  # words per shingle: long enough that shared runs mean copied text
+SAMPLE_MOD = 8  # keep 1 shingle hash in 8
+MIN_SHINGLES = 12  # too short to call a copy by shingles; left to the TF-IDF step
+MIN_SHARED_SAMPLES = 2
+NEIGHBOURS = 4  # pairs per posting list: each entry with its next few, so a copy shared by
+# hundreds of outlets costs a chain of pairs, not all pairs (union makes the chain one group)
+CONTAINMENT = 0.5  # half the shorter text found verbatim (5-word runs) in the other: a copy
+
+# Function words carry no event; split from one string to keep the list compact.
+_STOPWORDS = frozenset(
+    """
+    a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own said same say says she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up very
+    was we were what when where which while who whom why will with would you your yours
+    yourself yourselves s t don mr mrs ms one two new told according since still however get
+    got like may might must us per via around among within without across amid
+    """.split()  # noqa: SIM905
+)
+
+_MASK64 = (1 << 64) - 1
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    times: np.ndarray  # days since epoch (float), NaN when undated
+    vectors: sparse.csr_matrix  # L2-normalised TF-IDF rows
+    top: sparse.csr_matrix  # 0/1 indicator of each row's top terms (over-common terms dropped)
+    shingles: list[np.ndarray]  # sorted unique shingle hashes per article
+
+
+def cluster_articles(articles: Sequence[Article], config: ClusterConfig) -> list[list[int]]:
+    """Group ``articles`` into stories: lists of indices, see the module docstring."""
+    pinned: dict[str, list[int]] = {}
+    free: list[int] = []
+    for index, article in enumerate(articles):
+        key = (article.story or "").strip()
+        if key:
+            pinned.setdefault(key, []).append(index)
+        else:
+            free.append(index)
+    groups = list(pinned.values())
+    if free:
+        threshold = config.threshold if config.threshold > 0 else DEFAULT_THRESHOLD
+        sub = [articles[i] for i in free]
+        for group in _cluster_free(sub, config.window_days, threshold):
+            groups.append([free[i] for i in group])
+    groups = [sorted(group) for group in groups]
+    return sorted(groups, key=lambda group: group[0])
+
+
+def _cluster_free(articles: Sequence[Article], window: float, threshold: float) -> list[list[int]]:
+    n = len(articles)
+    if n == 1:
+        return [[0]]
+    prep = _prepare(articles)
+    copies = _Merger(prep.vectors, prep.times, window)
+    for i, j in _copy_pairs(prep.shingles, prep.times, window):
+        copies.union(i, j)
+    # Each copy group becomes one unit (its mean vector): ten copies of one agency story are one
+    # report, and must weigh as one in the averages below, not inflate a cluster's cohesion.
+    members = copies.groups()
+    unit_of = np.empty(n, dtype=np.int64)
+    for unit, group in enumerate(members):
+        unit_of[group] = unit
+    indicator = sparse.csr_matrix((np.ones(n), (unit_of, np.arange(n))), shape=(len(members), n))
+    unit_vectors = _normalise_rows(sparse.csr_matrix(indicator @ prep.vectors))
+    events = _Merger(unit_vectors, np.zeros(len(members)), window)
+    events.first = [copies.first[group[0]] for group in members]
+    events.last = [copies.last[group[0]] for group in members]
+    for _sim, i, j in _event_edges(prep, window, threshold):
+        events.try_merge(int(unit_of[i]), int(unit_of[j]), threshold)
+    return [[i for unit in group for i in members[unit]] for group in events.groups()]
+
+
+# -- features --------------------------------------------------------------------------------
+
+
+def _prepare(articles: Sequence[Article]) -> _Prepared:
+    times = np.array([_day_number(a) for a in articles], dtype=float)
+    features = [_features(a) for a in articles]
+    vectors = _tfidf([f[0] for f in features])
+    return _Prepared(times, vectors, _top_terms(vectors), _shingles([f[1] for f in features]))
+
+
+def _day_number(article: Article) -> float:
+    if article.published is None:
+        return math.nan
+    return article.published.timestamp() / 86400.0
+
+
+# A paragraph break ends a sentence; a non-word, non-space mark keeps it through ``normalize``.
+_BREAK = " \u00b6 "
+# A capitalised word preceded by a space and a character that does not end a sentence (or open
+# a quote): a name, a place, an organisation, rather than a sentence's first word.
+_INNER_CAPITAL = re.compile(r"(?<=[^\s.!?:;\u00b6\"'(\[]\s)[A-Z][\w]*(?:'\w+)*")
+_POSSESSIVE = re.compile(r"'s\b")
+
+Counts = tuple[Counter[str], Counter[str], Counter[str]]  # body tf, inner capitals, title tf
+
+
+def _features(article: Article) -> tuple[Counts, list[str]]:
+    """Term counts for TF-IDF and the word sequence for shingles, from one normalisation."""
+    text = normalize(_BREAK.join(article.text.splitlines()))
+    lower = text.lower()
+    tokens = words(lower)
+    body = Counter(words(_POSSESSIVE.sub("", lower)))
+    capitals = Counter(_POSSESSIVE.sub("", m).lower() for m in _INNER_CAPITAL.findall(text))
+    title = Counter(words(_POSSESSIVE.sub("", normalize(article.title).lower())))
+    return (body, capitals, title), tokens
+
+
+def _keep(term: str) -> bool:
+    return len(term) > 1 and term not in _STOPWORDS
+
+
+def _tfidf(counts: list[Counts]) -> sparse.csr_matrix:
+    # Term ids in sorted order: the matrix, and so every float sum, is the same for any input order.
+    doc_terms = [
+        sorted(t for t in body.keys() | title.keys() if _keep(t)) for body, _, title in counts
+    ]
+    vocab = {term: k for k, term in enumerate(sorted({t for terms in doc_terms for t in terms}))}
+    number = np.array([any(ch.isdigit() for ch in term) for term in vocab], dtype=bool)
+    rows, cols, tf, name_share = [], [], [], []
+    for row, ((body, capitals, title), terms) in enumerate(zip(counts, doc_terms, strict=True)):
+        rows.extend([row] * len(terms))
+        cols.extend(vocab[t] for t in terms)
+        tf.extend(body[t] + TITLE_TF * title[t] for t in terms)
+        name_share.extend(capitals[t] / body[t] if body[t] else 0.0 for t in terms)
+    n = len(counts)
+    col = np.array(cols, dtype=np.int64)
+    df = np.bincount(col, minlength=len(vocab)).astype(float)
+    idf = np.log((n + 1) / (df + 1)) + 1.0
+    boost = 1.0 + (NAME_BOOST - 1.0) * np.minimum(np.array(name_share), 1.0)
+    boost = np.where(number[col], np.maximum(boost, NUMBER_BOOST), boost)
+    values = (1.0 + np.log(np.array(tf))) * idf[col] * boost
+    matrix = sparse.csr_matrix((values, (rows, col)), shape=(n, len(vocab)), dtype=float)
+    return _normalise_rows(matrix)
+
+
+def _normalise_rows(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ matrix)
+
+
+def _top_terms(vectors: sparse.csr_matrix) -> sparse.csr_matrix:
+    n, v = vectors.shape
+    rows: list[int] = []
+    cols: list[int] = []
+    for row in range(n):
+        start, end = vectors.indptr[row], vectors.indptr[row + 1]
+        data, idx = vectors.data[start:end], vectors.indices[start:end]
+        # Ties broken by term id (sorted vocabulary): stable for any input order.
+        order = np.lexsort((idx, -data))[:TOP_TERMS]
+        rows.extend([row] * len(order))
+        cols.extend(idx[order].tolist())
+    top = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, v))
+    postings = np.asarray(top.sum(axis=0)).ravel()
+    cap = max(POSTING_CAP_MIN, POSTING_CAP_FRACTION * n)
+    keep = sparse.diags((postings <= cap).astype(float))
+    return sparse.csr_matrix(top @ keep)
+
+
+# -- wire copies -----------------------------------------------------------------------------
+
+
+_HASH_CACHE: dict[str, int] = {}  # token -> 64-bit hash (crc32 and adler32: stable across runs)
+
+
+def _shingles(token_lists: list[list[str]]) -> list[np.ndarray]:
+    """Per document, the sorted unique hashes of its SHINGLE-word runs (one numpy pass for all)."""
+    if len(_HASH_CACHE) > 2_000_000:
+        _HASH_CACHE.clear()
+    for token in set().union(*token_lists).difference(_HASH_CACHE):
+        data = token.encode("utf-8")
+        _HASH_CACHE[token] = (zlib.crc32(data) << 32) | zlib.adler32(data)
+    lengths = np.array([len(tokens) for tokens in token_lists], dtype=np.int64)
+    total = int(lengths.sum())
+    hashes = np.fromiter(
+        (_HASH_CACHE[t] for tokens in token_lists for t in tokens), dtype=np.uint64, count=total
+    )
+    doc = np.repeat(np.arange(len(token_lists)), lengths)
+    count = max(total - SHINGLE + 1, 0)
+    combined = np.zeros(count, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for offset in range(SHINGLE):
+            combined = combined * np.uint64(0x100000001B3) + hashes[offset : offset + count]
+    combined = _mix(combined)
+    owner = doc[:count]
+    whole = owner == doc[SHINGLE - 1 : SHINGLE - 1 + count]  # runs inside one document only
+    combined, owner = combined[whole], owner[whole]
+    order = np.lexsort((combined, owner))
+    combined, owner = combined[order], owner[order]
+    fresh = np.ones(len(combined), dtype=bool)
+    fresh[1:] = (combined[1:] != combined[:-1]) | (owner[1:] != owner[:-1])
+    combined, owner = combined[fresh], owner[fresh]
+    bounds = np.searchsorted(owner, np.arange(len(token_lists) + 1))
+    return [combined[bounds[k] : bounds[k + 1]] for k in range(len(token_lists))]
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads every input bit over the low bits used for sampling."""
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def _copy_pairs(
+    shingles: list[np.ndarray], times: np.ndarray, window: float
+) -> list[tuple[int, int]]:
+    """Pairs (i, j) whose texts are copies of one another (containment on 5-word shingles)."""
+    keys, docs = [], []
+    for doc, s in enumerate(shingles):
+        if len(s) >= MIN_SHINGLES:
+            sample = s[s % np.uint64(SAMPLE_MOD) == 0]
+            keys.append(sample)
+            docs.append(np.full(len(sample), doc, dtype=np.int64))
+    if not keys:
+        return []
+    key = np.concatenate(keys)
+    doc = np.concatenate(docs)
+    order_time = np.nan_to_num(times[doc], nan=-np.inf)
+    order = np.lexsort((doc, order_time, key))
+    key, doc = key[order], doc[order]
+    n = len(shingles)
+    codes = []
+    for d in range(1, NEIGHBOURS + 1):
+        same = key[:-d] == key[d:]
+        a, b = doc[:-d][same], doc[d:][same]
+        codes.append(np.minimum(a, b) * n + np.maximum(a, b))
+    code = np.concatenate(codes)
+    pairs, counts = np.unique(code, return_counts=True)
+    pairs = pairs[counts >= MIN_SHARED_SAMPLES]
+    result = []
+    for i, j in zip((pairs // n).tolist(), (pairs % n).tolist(), strict=True):
+        if i != j and _within(times[i], times[j], window) and _is_copy(shingles[i], shingles[j]):
+            result.append((i, j))
+    return result
+
+
+def _is_copy(a: np.ndarray, b: np.ndarray) -> bool:
+    shared = len(np.intersect1d(a, b, assume_unique=True))
+    return shared >= CONTAINMENT * min(len(a), len(b))
+
+
+def _within(t1: float, t2: float, window: float) -> bool:
+    return math.isnan(t1) or math.isnan(t2) or abs(t1 - t2) <= window
+
+
+# -- same-event candidates -------------------------------------------------------------------
+
+
+def _event_edges(prep: _Prepared, window: float, threshold: float) -> list[tuple[float, int, int]]:
+    """Candidate pairs with cosine >= threshold, strongest first (ties by index)."""
+    pairs = _candidate_pairs(prep.top, prep.times, window)
+    if len(pairs) == 0:
+        return []
+    sims = _pair_cosines(prep.vectors, pairs)
+    keep = sims >= threshold
+    pairs, sims = pairs[keep], sims[keep]
+    order = np.lexsort((pairs[:, 1], pairs[:, 0], -np.round(sims, 12)))
+    return [(float(sims[k]), int(pairs[k, 0]), int(pairs[k, 1])) for k in order]
+
+
+def _candidate_pairs(top: sparse.csr_matrix, times: np.ndarray, window: float) -> np.ndarray:
+    """Pairs (i < j) sharing >= MIN_SHARED_TOP top terms, dated pairs within the window."""
+    dated = np.flatnonzero(~np.isnan(times))
+    undated = np.flatnonzero(np.isnan(times))
+    dated = dated[np.argsort(times[dated], kind="stable")]
+    sorted_times = times[dated]
+    found: list[np.ndarray] = []
+    for start in range(0, len(dated), BLOCK):
+        rows = dated[start : start + BLOCK]
+        lo = np.searchsorted(sorted_times, sorted_times[start] - window, side="left")
+        hi = np.searchsorted(
+            sorted_times, sorted_times[min(start + BLOCK, len(dated)) - 1] + window, side="right"
+        )
+        found.append(_shared_pairs(top, rows, dated[lo:hi], times, window))
+    everything = np.arange(top.shape[0])
+    for start in range(0, len(undated), BLOCK):
+        found.append(_shared_pairs(top, undated[start : start + BLOCK], everything, times, window))
+    pairs = np.concatenate(found) if found else np.zeros((0, 2), dtype=np.int64)
+    return np.unique(pairs, axis=0) if len(pairs) else pairs
+
+
+def _shared_pairs(
+    top: sparse.csr_matrix, rows: np.ndarray, cols: np.ndarray, times: np.ndarray, window: float
+) -> np.ndarray:
+    product = sparse.coo_matrix(top[rows] @ top[cols].T)
+    strong = product.data >= MIN_SHARED_TOP
+    i, j = rows[product.row[strong]], cols[product.col[strong]]
+    ti, tj = times[i], times[j]
+    near = np.isnan(ti) | np.isnan(tj) | (np.abs(ti - tj) <= window)
+    keep = near & (i != j)
+    i, j = i[keep], j[keep]
+    return np.stack([np.minimum(i, j), np.maximum(i, j)], axis=1).astype(np.int64)
+
+
+def _pair_cosines(vectors: sparse.csr_matrix, pairs: np.ndarray) -> np.ndarray:
+    out = np.empty(len(pairs))
+    step = 20000  # bounds the memory of the two gathered row sets
+    for start in range(0, len(pairs), step):
+        chunk = pairs[start : start + step]
+        product = vectors[chunk[:, 0]].multiply(vectors[chunk[:, 1]])
+        out[start : start + step] = np.asarray(product.sum(axis=1)).ravel()
+    return out
+
+
+# -- merging ---------------------------------------------------------------------------------
+
+
+class _Merger:
+    """Union-find whose clusters carry a vector sum, a size and a date span."""
+
+    def __init__(self, vectors: sparse.csr_matrix, times: np.ndarray, window: float) -> None:
+        n = vectors.shape[0]
+        self.parent = list(range(n))
+        self.size = [1] * n
+        self.window = window
+        self.first = [t if not math.isnan(t) else math.inf for t in times.tolist()]
+        self.last = [t if not math.isnan(t) else -math.inf for t in times.tolist()]
+        self.norm2 = [1.0] * n  # |sum of member vectors|^2, for the cluster's cohesion
+        self.sums: list[dict[int, float]] = []
+        for row in range(n):
+            start, end = vectors.indptr[row], vectors.indptr[row + 1]
+            self.sums.append(
+                dict(
+                    zip(
+                        vectors.indices[start:end].tolist(),
+                        vectors.data[start:end].tolist(),
+                        strict=True,
+                    )
+                )
+            )
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def _span_ok(self, a: int, b: int) -> bool:
+        first = min(self.first[a], self.first[b])
+        last = max(self.last[a], self.last[b])
+        return last - first <= self.window or first == math.inf
+
+    def average_similarity(self, a: int, b: int) -> float:
+        small, large = sorted((self.sums[a], self.sums[b]), key=len)
+        dot = sum(value * large.get(term, 0.0) for term, value in small.items())
+        return dot / (self.size[a] * self.size[b])
+
+    def cohesion(self, a: int) -> float:
+        """Average cosine between two distinct members (1.0 for a single article)."""
+        size = self.size[a]
+        return 1.0 if size == 1 else (self.norm2[a] - size) / (size * (size - 1))
+
+    def union(self, i: int, j: int, dot: float | None = None) -> bool:
+        a, b = self.find(i), self.find(j)
+        if a == b or not self._span_ok(a, b):
+            return False
+        if dot is None:
+            dot = self.average_similarity(a, b) * self.size[a] * self.size[b]
+        self.norm2[a] = self.norm2[b] = self.norm2[a] + self.norm2[b] + 2.0 * dot
+        if self.size[a] < self.size[b]:
+            a, b = b, a
+        self.parent[b] = a
+        self.size[a] += self.size[b]
+        self.first[a] = min(self.first[a], self.first[b])
+        self.last[a] = max(self.last[a], self.last[b])
+        total = self.sums[a]
+        for term, value in self.sums[b].items():
+            total[term] = total.get(term, 0.0) + value
+        self.sums[b] = {}
+        return True
+
+    def try_merge(self, i: int, j: int, threshold: float) -> bool:
+        a, b = self.find(i), self.find(j)
+        if a == b:
+            return False
+        similarity = self.average_similarity(a, b)
+        if similarity < threshold:
+            return False
+        if min(self.size[a], self.size[b]) > 1:
+            inner = math.sqrt(self.cohesion(a) * self.cohesion(b))
+            if similarity < RELATIVE_LINK * inner:
+                return False
+        return self.union(a, b, similarity * self.size[a] * self.size[b])
+
+    def groups(self) -> list[list[int]]:
+        by_root: dict[int, list[int]] = {}
+        for i in range(len(self.parent)):
+            by_root.setdefault(self.find(i), []).append(i)
+        return list(by_root.values())
