@@ -455,6 +455,19 @@ def test_first_build_failing_serves_an_error_page(
     assert "Fine now" in get(server, "/").text
 
 
+def test_strict_shows_warnings_on_the_page(
+    tmp_path: Path, start_server: Callable[..., DevServer]
+) -> None:
+    options = make_site(tmp_path / "s", samples=False)
+    (options.content_dir / "undated.md").write_text("---\ntitle: No date\n---\nText.\n", "utf-8")
+    server = start_server(options, strict=True)
+    wait_built(server, 1)
+    status = status_of(server)
+    assert status["epoch"] > 0  # the site is built and served...
+    assert "undated.md" in status["error"]  # ...and the warning is shown over it
+    assert get(server, "/").status == 200
+
+
 def test_broken_template_names_file_and_line(site: DevServer) -> None:
     templates = site.site.options.templates_dir
     templates.mkdir()
