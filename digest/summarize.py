@@ -4,4 +4,544 @@ Interface (build.py relies on it):
 - ``summarize_story(articles: Sequence[Article], config: SummaryConfig, language: str)
   -> tuple[SummarySentence, ...]``
 - ``story_title(articles: Sequence[Article]) -> str``
+
+How a summary is made:
+1. *Pool*: the sentences of every article (``Article.text``, one paragraph per line), junk
+   dropped (fragments, date lines, bylines, links, handles, teasers, questions to the reader).
+   Only the first sentences of each article become candidates, so the pool stays small enough
+   for sumy's quadratic rankers; later sentences still count as votes.
+2. *Votes*: a sentence republished by several outlets (wire copy) is one candidate, not several;
+   each other article that carries it adds a vote, which raises its score.
+3. *Rank*: the chosen sumy summarizer rates every candidate; the rating (as a percentile, since the
+   algorithms' scales differ) is blended with a position prior (news puts the essentials first),
+   the votes and a length prior.
+4. *Pick*: greedily by score, skipping sentences too similar to one already picked, so the
+   summary never repeats itself; then the picks are put in reading order (article, then position).
 """
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
+from sumy.nlp.stemmers import Stemmer
+from sumy.summarizers.edmundson import EdmundsonSummarizer
+from sumy.summarizers.kl import KLSummarizer
+from sumy.summarizers.lex_rank import LexRankSummarizer
+from sumy.summarizers.lsa import LsaSummarizer
+from sumy.summarizers.luhn import LuhnSummarizer
+from sumy.summarizers.random import RandomSummarizer
+from sumy.summarizers.sum_basic import SumBasicSummarizer
+from sumy.summarizers.text_rank import TextRankSummarizer
+from sumy.utils import get_stop_words
+
+from digest.config import SummaryConfig
+from digest.model import Article, SummarySentence
+from digest.text import Tokenizer, normalize, split_sentences, words
+
+# Tuning (chosen on news in general; checked with bench/quality_summary.py).
+POOL_SIZE = 60  # candidates handed to sumy: LexRank/TextRank cost grows with its square
+LEAD_SENTENCES = 20  # at most this many candidates from one article
+VOTE_SENTENCES = 40  # sentences per article looked at for votes
+DUPLICATE_JACCARD = 0.6  # content-word overlap at which two sentences are the same copy
+REDUNDANT_SIMILARITY = 0.5  # a pick this similar to an earlier pick adds nothing new
+MIN_WORDS, MAX_WORDS = 6, 70
+GAIN_LENGTH_EXPONENT = 1.0  # new information per word spent: short, dense sentences win
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How the final score blends its parts (``algorithm`` is a percentile in [0, 1])."""
+
+    algorithm: float = 1.0
+    position: float = 1.0
+    votes: float = 0.6
+    length: float = 0.3
+    gain: float = 1.0  # new shared story words a pick adds (relative to the best remaining)
+    coverage: float = 1.0  # share of the sentence's words that most of the story's articles use
+    redundancy: float = 0.5  # MMR: penalty per unit of similarity to what is already picked
+
+
+@dataclass
+class Candidate:
+    text: str
+    article: int  # index in reading order of the story's articles
+    position: int  # index among the article's usable sentences
+    terms: frozenset[str]  # stemmed content words
+    length: int  # words
+    sources: set[int] = field(default_factory=set)  # articles that carry this sentence
+    score: float = 0.0
+
+    @property
+    def votes(self) -> int:
+        return len(self.sources)
+
+
+# --- language ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Language:
+    name: str
+    stem: Callable[[str], str]
+    stop_words: frozenset[str]
+
+
+@lru_cache(maxsize=16)
+def language_tools(language: str) -> Language:
+    """sumy's stemmer and stop words for ``language`` (a name or ISO code); English if unknown."""
+    try:
+        stemmer = Stemmer(language)
+        name = language
+    except LookupError:
+        stemmer, name = Stemmer("english"), "english"
+    try:
+        stop_words = frozenset(get_stop_words(name))
+    except LookupError:
+        stop_words = frozenset(get_stop_words("english"))
+    # Stemming dominates the cost of ranking; news reuses words, so a cache pays off.
+    return Language(name, lru_cache(maxsize=65536)(stemmer), stop_words)
+
+
+def content_terms(text: str, lang: Language) -> frozenset[str]:
+    """Stemmed, lowercased words that are not stop words: what two sentences are compared on."""
+    lowered = (w.lower() for w in words(normalize(text)))
+    return frozenset(lang.stem(w) for w in lowered if w not in lang.stop_words)
+
+
+# --- junk -------------------------------------------------------------------------------------
+
+_LINK = re.compile(r"https?://|www\.|\b\w+\.(?:com|org|net|co\.uk)/|pic\.twitter|(?<!\w)[@#]\w")
+_BYLINE = re.compile(
+    r"^(?:by|reporting by|editing by|written by|photo|image|video|source|credit|file)\b[ :]",
+    re.IGNORECASE,
+)
+# Lowercase phrases of page furniture that slipped through cleaning (substring tests are fast).
+_FURNITURE = (
+    "subscribe",
+    "newsletter",
+    "sign up",
+    "click here",
+    "read more",
+    "follow us",
+    "all rights reserved",
+    "copyright",
+    "cookie",
+    "advertisement",
+    "related stories",
+    "daily email",
+    "news release",
+    "\u00a9",
+)
+_MONTH = (
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"  # names and abbreviations
+)
+_DATE = re.compile(
+    rf"\b\d{{1,2}}(?:st|nd|rd|th)? {_MONTH},? \d{{4}}\b|\b{_MONTH} \d{{1,2}},? \d{{4}}\b|"
+    r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}:\d{2}\b",
+    re.IGNORECASE,
+)
+_READER = re.compile(r"\b(?:you|your|yours)\b", re.IGNORECASE)
+_QUOTE_CHARS = "\"'\u201c\u201d\u2018\u2019`"
+_FINAL = re.compile(r"[.!?][\"'\u201d\u2019)\]]*$")
+_VERBISH = re.compile(
+    r"\b(?:is|are|was|were|be|been|has|have|had|will|would|can|could|may|might|must|should|"
+    r"did|does|do|said|says|say|told|[a-z]{2,}(?:ed|es|ing|s))\b"
+)
+
+
+_OPENING = re.compile(r"(?:^|[\s(\[])[\"'\u201c\u2018`]+\w")
+# A quote closes after punctuation (single quotes: only then, as "players' union" is possessive)
+# or, for double quotes, after a word; it is followed by a space, punctuation or the end.
+_CLOSING = re.compile(r"(?:[,.!?;]['\u2019]+|[\w,.!?;][\"\u201d]+|[\w,.!?;]'')(?=[\s,.;:]|$)")
+
+
+def continues_quote(text: str) -> bool:
+    """Whether ``text`` closes a quotation opened in an earlier sentence (no sense on its own)."""
+    closing = _CLOSING.search(text)
+    if closing is None:
+        return False
+    opening = _OPENING.search(text)
+    return opening is None or opening.start() > closing.start()
+
+
+def is_junk(sentence: str) -> bool:
+    """Whether ``sentence`` is not fit for a summary: furniture, a fragment or a teaser."""
+    text = sentence.strip()
+    tokens = words(text)
+    if not MIN_WORDS <= len(tokens) <= MAX_WORDS:
+        return True
+    first = text.lstrip(_QUOTE_CHARS + "([")[:1]
+    if first.islower():  # the tail of a sentence broken elsewhere
+        return True
+    if text.endswith(("...", "\u2026")) or text.rstrip(_QUOTE_CHARS).endswith("?"):
+        return True
+    letters = sum(map(str.isalpha, text))
+    if letters and sum(map(str.isupper, text)) > 0.6 * letters:
+        return True
+    lowered = text.lower()
+    # The link pattern is slow; most sentences hold none of the characters it needs.
+    if (any(mark in text for mark in "/@#") or "www." in lowered) and _LINK.search(text):
+        return True
+    if _BYLINE.search(text) or any(phrase in lowered for phrase in _FURNITURE):
+        return True
+    if len(tokens) < 12 and _DATE.search(text):
+        return True
+    has_quotes = any(q in text for q in _QUOTE_CHARS)
+    # "you" outside any quotation speaks to the reader: promotion, not reporting.
+    if not has_quotes and "you" in lowered and _READER.search(text):
+        return True
+    if has_quotes and continues_quote(text):
+        return True
+    if not _VERBISH.search(text):
+        return True
+    # Without a full stop a line is only a sentence when it is long (some leads lack the stop).
+    return not _FINAL.search(text) and len(tokens) < 15
+
+
+# --- pool -------------------------------------------------------------------------------------
+
+
+def reading_order(articles: Sequence[Article]) -> list[Article]:
+    """Articles oldest first; undated ones keep their place after the dated ones."""
+    indexed = list(enumerate(articles))
+    indexed.sort(key=lambda item: (item[1].published is None, item[1].published or 0, item[0]))
+    return [article for _, article in indexed]
+
+
+def usable_sentences(article: Article, limit: int) -> list[str]:
+    """The first ``limit`` sentences of ``article`` that are fit for a summary."""
+    found: list[str] = []
+    for line in (article.text or "").splitlines():
+        if line.rstrip().endswith(("...", "\u2026")):
+            continue  # a teaser for another article: none of its sentences belong here
+        for sentence in split_sentences(line):
+            if not is_junk(sentence):
+                found.append(sentence)
+                if len(found) >= limit:
+                    return found
+    return found
+
+
+class Pool:
+    """Unique candidate sentences; a near-duplicate adds its article as a vote instead."""
+
+    def __init__(self, lang: Language, threshold: float = DUPLICATE_JACCARD) -> None:
+        self.lang = lang
+        self.threshold = threshold
+        self.candidates: list[Candidate] = []
+        self._index: dict[str, list[int]] = {}  # term -> candidates holding it
+        self._exact: dict[str, int] = {}
+        self.spread: dict[str, set[int]] = {}  # term -> articles using it (all sentences read)
+
+    def add(self, text: str, article: int, position: int, *, new: bool) -> None:
+        """Count ``text`` as a vote for a copy already pooled, else pool it when ``new``."""
+        key = normalize(text).lower()
+        match = self._exact.get(key)
+        terms = content_terms(text, self.lang)
+        for term in terms:
+            self.spread.setdefault(term, set()).add(article)
+        if match is None and terms:
+            match = self._near_duplicate(terms)
+        if match is not None:
+            self._vote(self.candidates[match], text, article, position)
+            return
+        if not new or not terms:
+            return
+        number = len(self.candidates)
+        length = len(words(text))
+        self.candidates.append(Candidate(text, article, position, terms, length, {article}))
+        self._exact[key] = number
+        for term in terms:
+            self._index.setdefault(term, []).append(number)
+
+    @staticmethod
+    def _vote(candidate: Candidate, text: str, article: int, position: int) -> None:
+        candidate.sources.add(article)
+        # Provenance is the earliest article that carries the sentence, in that article's words.
+        if article < candidate.article:
+            candidate.text, candidate.article, candidate.position = text, article, position
+            candidate.length = len(words(text))
+
+    def _near_duplicate(self, terms: frozenset[str]) -> int | None:
+        # Prefix filter: a copy with Jaccard >= t shares at least one of any |T| - ceil(t|T|) + 1
+        # of our terms, so only the holders of that many rarest terms need comparing.
+        rarest = sorted(terms, key=lambda term: (len(self._index.get(term, ())), term))
+        probe = rarest[: len(terms) - math.ceil(self.threshold * len(terms)) + 1]
+        holders = {number for term in probe for number in self._index.get(term, ())}
+        best, best_jaccard = None, self.threshold
+        for number in sorted(holders):
+            other = self.candidates[number].terms
+            overlap = len(terms & other)
+            jaccard = overlap / (len(terms) + len(other) - overlap)
+            if jaccard >= best_jaccard:
+                best, best_jaccard = number, jaccard
+        return best
+
+
+def build_pool(articles: Sequence[Article], lang: Language, pool_size: int = POOL_SIZE) -> Pool:
+    """Candidates from the articles in reading order (earliest copy of a sentence wins)."""
+    pool = Pool(lang)
+    # Round by position: every article's lead goes in before any article's second sentence, so
+    # when the pool is full it holds the leads of all articles.
+    sentences = [usable_sentences(a, VOTE_SENTENCES) for a in articles]
+    depth = max((len(s) for s in sentences), default=0)
+    for position in range(depth):
+        for number, found in enumerate(sentences):
+            if position < len(found):
+                room = len(pool.candidates) < pool_size and position < LEAD_SENTENCES
+                pool.add(found[position], number, position, new=room)
+    return pool
+
+
+# --- ranking with sumy --------------------------------------------------------------------------
+
+
+class SeededRandomSummarizer(RandomSummarizer):
+    """sumy's random summarizer, made repeatable: the seed comes from the text itself."""
+
+    def _get_random_ratings(self, sentences: Sequence[Sentence]) -> dict[Sentence, int]:
+        digest = hashlib.sha256("\n".join(str(s) for s in sentences).encode()).hexdigest()
+        ratings = list(range(len(sentences)))
+        random.Random(int(digest[:16], 16)).shuffle(ratings)
+        return dict(zip(sentences, ratings, strict=True))
+
+
+def make_summarizer(algorithm: str, lang: Language, title: str) -> Any:
+    classes: dict[str, Callable[..., Any]] = {
+        "lexrank": LexRankSummarizer,
+        "textrank": TextRankSummarizer,
+        "lsa": LsaSummarizer,
+        "luhn": LuhnSummarizer,
+        "edmundson": EdmundsonSummarizer,
+        "kl": KLSummarizer,
+        "sumbasic": SumBasicSummarizer,
+        "random": SeededRandomSummarizer,
+    }
+    summarizer = classes.get(algorithm, LexRankSummarizer)(lang.stem)
+    if hasattr(summarizer, "stop_words"):
+        summarizer.stop_words = lang.stop_words
+    if algorithm == "edmundson":
+        # Edmundson needs cue words; the headline's words are the story's own bonus words.
+        summarizer.null_words = lang.stop_words
+        summarizer.bonus_words = [w.lower() for w in words(title)] or ["said"]
+        summarizer.stigma_words = ["reportedly", "allegedly", "rumour", "rumor", "unconfirmed"]
+    return summarizer
+
+
+def sumy_ratings(summarizer: Any, document: ObjectDocumentModel) -> dict[Sentence, float]:
+    """Every sentence's rating from a sumy summarizer (sumy itself only returns the top ones).
+
+    All of sumy's summarizers end by handing their ratings to ``_get_best_sentences``; an
+    instance attribute of that name catches them.
+    """
+    captured: dict[Sentence, float] = {}
+
+    def capture(sentences: Iterable[Sentence], count: Any, rating: Any, *args: Any, **kw: Any):
+        rate = rating.__getitem__ if isinstance(rating, dict) else rating
+        for sentence in sentences:  # in order: LSA's rating is an iterator over the sentences
+            value = rate(sentence) if isinstance(rating, dict) else rate(sentence, *args, **kw)
+            captured[sentence] = float(value)
+        return ()
+
+    summarizer._get_best_sentences = capture
+    summarizer(document, len(document.sentences))
+    return captured
+
+
+def percentiles(values: Sequence[float]) -> list[float]:
+    """Rank of each value scaled to [0, 1] (1 = best); ties share their average rank."""
+    if len(values) < 2:
+        return [1.0] * len(values)
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 / (len(values) - 1)
+        i = j + 1
+    return ranks
+
+
+def rank_pool(
+    pool: list[Candidate],
+    algorithm: str,
+    lang: Language,
+    title: str,
+    spread: dict[str, float],
+    n_articles: int,
+    weights: Weights,
+) -> None:
+    """Set each candidate's ``score``: the sumy rating blended with position, votes, length."""
+    tokenizer = Tokenizer(lang.name)
+    by_article: dict[int, list[Sentence]] = {}
+    sentences = [Sentence(c.text, tokenizer) for c in pool]
+    for candidate, sentence in zip(pool, sentences, strict=True):
+        by_article.setdefault(candidate.article, []).append(sentence)
+    heading = Paragraph([Sentence(title or "", tokenizer, is_heading=True)])
+    paragraphs = [heading] + [Paragraph(by_article[key]) for key in sorted(by_article)]
+    ratings = sumy_ratings(make_summarizer(algorithm, lang, title), ObjectDocumentModel(paragraphs))
+    algorithm_scores = percentiles([ratings.get(s, 0.0) for s in sentences])
+    for candidate, rating in zip(pool, algorithm_scores, strict=True):
+        candidate.score = (
+            weights.algorithm * rating
+            + weights.coverage * coverage_prior(candidate.terms, spread)
+            + weights.position * position_prior(candidate.position)
+            + weights.votes * vote_prior(candidate.votes, n_articles)
+            + weights.length * length_prior(candidate.length)
+        )
+
+
+def coverage_prior(terms: frozenset[str], spread: dict[str, float]) -> float:
+    """Mean spread of a sentence's terms: words the whole story shares are what it is about."""
+    if not terms:
+        return 0.0
+    return sum(spread.get(t, 0.0) for t in terms) / len(terms)
+
+
+def position_prior(position: int) -> float:
+    """1 for an article's lead, falling off: news puts the essentials first."""
+    return 1.0 / math.sqrt(1.0 + position)
+
+
+def vote_prior(votes: int, n_articles: int) -> float:
+    """0 for a sentence in one article, 1 when every article carries it."""
+    if n_articles < 2:
+        return 0.0
+    return math.log(votes) / math.log(n_articles)
+
+
+def length_prior(length: int) -> float:
+    """Prefers sentences of a readable news length (about 15-35 words)."""
+    if length < 10:
+        return -1.0 + length / 10
+    if length > 40:
+        return -min(1.0, (length - 40) / 30)
+    return 0.0
+
+
+# --- picking ----------------------------------------------------------------------------------
+
+
+def similarity(a: frozenset[str], b: frozenset[str]) -> float:
+    """Cosine similarity of two sets of terms."""
+    if not a or not b:
+        return 0.0
+    return len(a & b) / math.sqrt(len(a) * len(b))
+
+
+def pick(
+    pool: list[Candidate],
+    count: int,
+    weights: Weights,
+    spread: dict[str, float],
+    max_words: int | None = None,
+) -> list[Candidate]:
+    """Greedy: the best remaining candidate by its score, plus how much of the story's shared
+    vocabulary it adds that the picks so far lack, less its similarity to what is picked (MMR).
+    """
+    chosen: list[Candidate] = []
+    covered: set[str] = set()
+    remaining = sorted(pool, key=lambda c: (-c.score, c.article, c.position))
+    total_words = 0
+    while remaining and len(chosen) < count:
+        gains = [new_information(c, covered, spread) for c in remaining]
+        top_gain = max(gains) or 1.0
+        best, best_value = None, -math.inf
+        for candidate, gain in zip(remaining, gains, strict=True):
+            overlap = max((similarity(candidate.terms, c.terms) for c in chosen), default=0.0)
+            if overlap >= REDUNDANT_SIMILARITY:
+                continue
+            value = candidate.score + weights.gain * gain / top_gain - weights.redundancy * overlap
+            if value > best_value:
+                best, best_value = candidate, value
+        if best is None:
+            break
+        chosen.append(best)
+        covered.update(best.terms)
+        remaining.remove(best)
+        total_words += best.length
+        if max_words is not None and total_words >= max_words:
+            break
+    return chosen
+
+
+def new_information(candidate: Candidate, covered: set[str], spread: dict[str, float]) -> float:
+    """Weight of the shared story words ``candidate`` adds, per (square root of a) word spent."""
+    added = sum(spread.get(t, 0.0) for t in candidate.terms if t not in covered)
+    return added / math.pow(max(candidate.length, 1), GAIN_LENGTH_EXPONENT)
+
+
+# --- the interface ------------------------------------------------------------------------------
+
+
+def summarize_story(
+    articles: Sequence[Article],
+    config: SummaryConfig,
+    language: str,
+    *,
+    max_words: int | None = None,
+    pool_size: int = POOL_SIZE,
+    weights: Weights | None = None,
+) -> tuple[SummarySentence, ...]:
+    """An extractive summary of the story told by ``articles``: at most ``config.sentences``.
+
+    ``max_words`` also stops picking once that many words are chosen (a benchmark's length limit).
+    Same input, same output.
+    """
+    weights = weights or Weights()
+    ordered = reading_order(articles)
+    lang = language_tools(language or "english")
+    built = build_pool(ordered, lang, pool_size)
+    pool = built.candidates
+    if not pool:
+        return ()
+    algorithm = (config.algorithm or "lexrank").lower()
+    spread = {term: len(found) / len(ordered) for term, found in built.spread.items()}
+    # Only Edmundson reads a heading; finding the central headline costs time on big stories.
+    title = story_title(ordered) if algorithm == "edmundson" else ""
+    rank_pool(pool, algorithm, lang, title, spread, len(ordered), weights)
+    chosen = pick(pool, max(1, config.sentences), weights, spread, max_words)
+    chosen.sort(key=lambda c: (c.article, c.position))
+    return tuple(SummarySentence(c.text, ordered[c.article].id) for c in chosen)
+
+
+def story_title(articles: Sequence[Article]) -> str:
+    """The editor's title of the earliest article that has one, else the most central headline."""
+    ordered = reading_order(articles)
+    for article in ordered:
+        if article.title_given and article.title.strip():
+            return article.title.strip()
+    central = most_central(ordered)
+    for article in [central, *ordered] if central else ordered:
+        if article.title.strip():
+            return article.title.strip()
+    for article in ordered:
+        first = split_sentences(article.text or "")
+        if first:
+            return first[0][:120]
+    return "Untitled story"
+
+
+def most_central(articles: Sequence[Article]) -> Article | None:
+    """The article whose words are closest to all the others' (the first one on a tie)."""
+    if len(articles) < 3:
+        return articles[0] if articles else None
+    lang = language_tools("english")
+    bags = [content_terms(f"{a.title}\n{a.text[:1500]}", lang) for a in articles]
+    totals = [
+        sum(similarity(bag, other) for j, other in enumerate(bags) if j != i)
+        for i, bag in enumerate(bags)
+    ]
+    best = max(range(len(articles)), key=lambda i: (totals[i], -i))
+    return articles[best]

@@ -1,0 +1,253 @@
+"""The story summary: length, wire copies voted not repeated, provenance, junk, determinism."""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from digest.config import SUMMARY_ALGORITHMS, SummaryConfig
+from digest.model import Article
+from digest.summarize import is_junk, story_title, summarize_story
+from digest.text import normalize, words
+
+BASE = datetime(2025, 7, 3, 12, 0, tzinfo=UTC)
+
+
+def article(
+    ident: str,
+    text: str,
+    *,
+    hours: float | None = 0,
+    title: str = "",
+    title_given: bool = False,
+) -> Article:
+    return Article(
+        id=ident,
+        path=f"{ident}.txt",
+        format="text",
+        title=title or f"Headline of {ident}",
+        title_given=title_given,
+        body=text,
+        text=text,
+        published=None if hours is None else BASE + timedelta(hours=hours),
+    )
+
+
+WIRE = (
+    "Russian President Vladimir Putin told US President Donald Trump on Thursday that Moscow "
+    "will not back down on its goals in Ukraine, a Kremlin aide said."
+)
+WIRE_VARIANT = (
+    "Russia President Vladimir Putin told US President Donald Trump on Thursday that the Moscow "
+    "will 'not back down' on its goals in Ukraine, a Kremlin aide said."
+)
+STORY = [
+    article(
+        "early",
+        f"{WIRE}\n"
+        "The call came a day after Washington paused weapons deliveries to Kyiv, officials said.\n"
+        "Analysts in Moscow expect the fighting in the east to intensify over the summer months.",
+        hours=0,
+    ),
+    article(
+        "later",
+        f"{WIRE_VARIANT}\n"
+        "European leaders are expected to meet next week in Brussels to discuss more sanctions.\n"
+        "The Kremlin also said both presidents discussed the situation in the Middle East.",
+        hours=2,
+    ),
+    article(
+        "latest",
+        f"{WIRE}\n"
+        "Ukraine's foreign minister called the pause in deliveries a serious blow to air defence.\n"
+        "Markets in Kyiv fell sharply on the news, traders said, before recovering by evening.",
+        hours=5,
+    ),
+]
+
+
+def texts(summary) -> list[str]:
+    return [s.text for s in summary]
+
+
+def jaccard(a: str, b: str) -> float:
+    wa = {w.lower() for w in words(normalize(a))}
+    wb = {w.lower() for w in words(normalize(b))}
+    return len(wa & wb) / len(wa | wb)
+
+
+def test_summary_has_at_most_the_configured_sentences() -> None:
+    for n in (1, 2, 3):
+        assert len(summarize_story(STORY, SummaryConfig(sentences=n), "en")) == n
+
+
+def test_a_short_story_gives_fewer_sentences() -> None:
+    summary = summarize_story(STORY, SummaryConfig(sentences=50), "en")
+    assert 1 <= len(summary) <= 7  # 9 lines, the wire copy three times over
+
+
+def test_a_republished_sentence_appears_once_and_wins() -> None:
+    summary = summarize_story(STORY, SummaryConfig(sentences=3), "en")
+    wire = [s for s in summary if jaccard(s.text, WIRE) >= 0.6]
+    assert len(wire) == 1  # chosen (three outlets voted for it) and only once
+    assert wire[0].article == "early"  # the earliest article that carries it
+    assert wire[0].text == WIRE
+
+
+def test_the_summary_never_repeats_itself() -> None:
+    summary = summarize_story(STORY, SummaryConfig(sentences=10), "en")
+    chosen = texts(summary)
+    for i, a in enumerate(chosen):
+        for b in chosen[i + 1 :]:
+            assert jaccard(a, b) < 0.6
+
+
+def test_every_sentence_comes_from_the_article_it_names() -> None:
+    by_id = {a.id: a for a in STORY}
+    for sentence in summarize_story(STORY, SummaryConfig(sentences=10), "en"):
+        assert normalize(sentence.text) in normalize(by_id[sentence.article].text)
+
+
+def test_reading_order_follows_article_time_then_position() -> None:
+    shuffled = [STORY[2], STORY[0], STORY[1]]
+    summary = summarize_story(shuffled, SummaryConfig(sentences=10), "en")
+    order = {"early": 0, "later": 1, "latest": 2}
+    keys = [order[s.article] for s in summary]
+    assert keys == sorted(keys)
+    assert texts(summary)[0] == WIRE
+
+
+JUNK_LINES = [
+    "By John Smith and Jane Doe, Reuters",
+    "04 Jul 2025, 01:27 GMT+10",
+    "Follow the latest updates at https://example.com/live for more on the story today.",
+    "Commentary by #Russian presidential aide Yuri Ushakov following the call with Trump.",
+    "Ushakov spoke to @reporters after the call and said the talks had been long and useful.",
+    "Subscribe to our newsletter to get the best of the news delivered every single morning.",
+    "Washington could be gradually wrapping up its support for Kiev, the outlet claimed...",
+    "What do you think the president should do about the war in Ukraine after this call?",
+    "RUSSIA AND UKRAINE: THE LATEST NEWS AND ANALYSIS FROM OUR TEAM ON THE GROUND TODAY.",
+    "and then the two leaders moved on to discuss trade between their countries at length.",
+    "Get a daily dose of the news through our email, it keeps you fully up to date.",
+    "Putin",
+]
+
+
+@pytest.mark.parametrize("line", JUNK_LINES)
+def test_junk_is_recognised(line: str) -> None:
+    assert is_junk(line)
+
+
+@pytest.mark.parametrize(
+    "line", [WIRE, WIRE_VARIANT, "'We will not back down,' he said on Friday."]
+)
+def test_real_sentences_are_not_junk(line: str) -> None:
+    assert not is_junk(line)
+
+
+def test_junk_is_never_chosen() -> None:
+    noisy = [article("noisy", "\n".join([*JUNK_LINES[:6], WIRE, *JUNK_LINES[6:]]))]
+    for algorithm in SUMMARY_ALGORITHMS:
+        summary = summarize_story(noisy, SummaryConfig(sentences=20, algorithm=algorithm), "en")
+        assert texts(summary) == [WIRE], algorithm
+
+
+@pytest.mark.parametrize("algorithm", SUMMARY_ALGORITHMS)
+def test_every_algorithm_summarises(algorithm: str) -> None:
+    config = SummaryConfig(sentences=2, algorithm=algorithm)
+    summary = summarize_story(STORY, config, "en")
+    assert len(summary) == 2
+    assert len(set(texts(summary))) == 2
+    assert summary == summarize_story(STORY, config, "en")  # deterministic, "random" included
+
+
+def test_same_input_same_output() -> None:
+    config = SummaryConfig(sentences=3)
+    first = summarize_story(STORY, config, "en")
+    assert all(summarize_story(STORY, config, "en") == first for _ in range(3))
+
+
+def test_one_short_article() -> None:
+    story = [article("only", "The river burst its banks on Sunday, flooding the old town centre.")]
+    summary = summarize_story(story, SummaryConfig(sentences=3), "en")
+    assert texts(summary) == ["The river burst its banks on Sunday, flooding the old town centre."]
+    assert summary[0].article == "only"
+
+
+def test_empty_text_and_no_articles_give_no_summary() -> None:
+    assert summarize_story([article("empty", "")], SummaryConfig(), "en") == ()
+    assert summarize_story([article("junk", "\n".join(JUNK_LINES))], SummaryConfig(), "en") == ()
+    assert summarize_story([], SummaryConfig(), "en") == ()
+
+
+@pytest.mark.parametrize("language", ["english", "en", "de", "klingon", ""])
+def test_any_language_name_works(language: str) -> None:
+    assert len(summarize_story(STORY, SummaryConfig(sentences=2), language)) == 2
+
+
+def test_a_big_story_is_fast() -> None:
+    vocabulary = [f"term{k}" for k in range(400)]
+
+    def report(n: int) -> str:
+        rng = random.Random(n)
+        lines = [f"Officials said {' '.join(rng.sample(vocabulary, 14))} today." for _ in range(30)]
+        return " ".join([WIRE, *lines])
+
+    story = [article(f"a{n}", report(n), hours=n) for n in range(60)]
+    start = time.perf_counter()
+    summary = summarize_story(story, SummaryConfig(sentences=3), "en")
+    assert time.perf_counter() - start < 3.0  # ~0.2 s here; generous for a busy CI machine
+    assert len(summary) == 3
+    assert summary[0].text == WIRE and summary[0].article == "a0"
+
+
+def test_title_is_the_earliest_editors_title() -> None:
+    story = [
+        article("b", WIRE, hours=3, title="Later given", title_given=True),
+        article("a", WIRE, hours=1, title="Made from text"),
+        article("c", WIRE, hours=2, title="Earliest given", title_given=True),
+    ]
+    assert story_title(story) == "Earliest given"
+
+
+def test_title_without_editors_is_the_most_central_headline() -> None:
+    story = [
+        article("odd", "Football scores from the weekend league games were mixed.", title="Sport"),
+        article("a", STORY[0].text, hours=1, title="Putin tells Trump"),
+        article("b", STORY[1].text, hours=2, title="Kremlin on the call"),
+        article("c", STORY[2].text, hours=3, title="Kyiv reacts"),
+    ]
+    assert story_title(story) in {"Putin tells Trump", "Kremlin on the call", "Kyiv reacts"}
+    assert story_title(story[:1]) == "Sport"
+
+
+def test_title_is_never_empty() -> None:
+    assert story_title([article("x", "", title=" ")])
+    assert story_title([])
+
+
+def test_the_two_samples(sample_content) -> None:
+    ingest = pytest.importorskip("digest.ingest")
+    clean = pytest.importorskip("digest.clean")
+    paths = sorted(sample_content.glob("*.txt"))
+    articles = []
+    for path in paths:
+        result = ingest.read_article(path, sample_content, UTC)
+        assert result.article is not None
+        articles.append(clean.clean_article(result.article))
+    summary = summarize_story(articles, SummaryConfig(sentences=3), "en")
+    assert len(summary) >= 2
+    chosen = texts(summary)
+    assert len({normalize(t).lower() for t in chosen}) == len(chosen)
+    for i, a in enumerate(chosen):
+        for b in chosen[i + 1 :]:
+            assert jaccard(a, b) < 0.6
+    for sentence in summary:
+        assert not is_junk(sentence.text)
+        assert sentence.text[-1] in ".!?'\"\u201d\u2019" or len(words(sentence.text)) >= 15
+        assert "Kenya Star" not in sentence.text and "..." not in sentence.text
+    ids = {a.id for a in articles}
+    assert {s.article for s in summary} <= ids
