@@ -49,7 +49,7 @@ from digest.text import Tokenizer, normalize, split_sentences, words
 # Tuning (chosen on news in general; checked with bench/quality_summary.py).
 POOL_SIZE = 60  # candidates handed to sumy: LexRank/TextRank cost grows with its square
 LEAD_SENTENCES = 20  # at most this many candidates from one article
-VOTE_SENTENCES = 40  # sentences per article looked at for votes
+VOTE_SENTENCES = 100  # sentences per article looked at for votes
 DUPLICATE_JACCARD = 0.6  # content-word overlap at which two sentences are the same copy
 REDUNDANT_SIMILARITY = 0.5  # a pick this similar to an earlier pick adds nothing new
 MIN_WORDS, MAX_WORDS = 6, 70
@@ -65,7 +65,7 @@ class Weights:
     votes: float = 0.6
     length: float = 0.3
     gain: float = 1.0  # new shared story words a pick adds (relative to the best remaining)
-    coverage: float = 1.0  # share of the sentence's words that most of the story's articles use
+    coverage: float = 2.0  # share of the sentence's words that most of the story's articles use
     redundancy: float = 0.5  # MMR: penalty per unit of similarity to what is already picked
 
 
