@@ -160,8 +160,7 @@ def _day_number(article: Article) -> float:
 _BREAK = " \u00b6 "
 # A capitalised word preceded by a space and a character that does not end a sentence (or open
 # a quote): a name, a place, an organisation, rather than a sentence's first word.
-_INNER_CAPITAL = re.compile(r"(?<=[^\s.!?:;\u00b6\"'(\[]\s)[A-Z][\w]*(?:'\w+)*")
-_POSSESSIVE = re.compile(r"'s\b")
+_INNER_CAPITAL = re.compile(r"(?<=[^\s.!?:;\u00b6\"'(\[]\s)[A-Z]\w*(?:'(?!s\b)\w+)*")
 
 Counts = tuple[Counter[str], Counter[str], Counter[str]]  # body tf, inner capitals, title tf
 
@@ -169,12 +168,18 @@ Counts = tuple[Counter[str], Counter[str], Counter[str]]  # body tf, inner capit
 def _features(article: Article) -> tuple[Counts, list[str]]:
     """Term counts for TF-IDF and the word sequence for shingles, from one normalisation."""
     text = normalize(_BREAK.join(article.text.splitlines()))
-    lower = text.lower()
-    tokens = words(lower)
-    body = Counter(words(_POSSESSIVE.sub("", lower)))
-    capitals = Counter(_POSSESSIVE.sub("", m).lower() for m in _INNER_CAPITAL.findall(text))
-    title = Counter(words(_POSSESSIVE.sub("", normalize(article.title).lower())))
+    tokens = words(text.lower())
+    body = _fold_possessives(Counter(tokens))
+    capitals = Counter(m.lower() for m in _INNER_CAPITAL.findall(text))
+    title = _fold_possessives(Counter(words(normalize(article.title).lower())))
     return (body, capitals, title), tokens
+
+
+def _fold_possessives(counts: Counter[str]) -> Counter[str]:
+    """ "Putin's" counts as "putin": one name, whatever its case ending."""
+    for token in [t for t in counts if t.endswith("'s")]:
+        counts[token[:-2]] += counts.pop(token)
+    return counts
 
 
 def _keep(term: str) -> bool:
@@ -182,18 +187,21 @@ def _keep(term: str) -> bool:
 
 
 def _tfidf(counts: list[Counts]) -> sparse.csr_matrix:
+    doc_terms = [[t for t in b.keys() | title.keys() if _keep(t)] for b, _, title in counts]
     # Term ids in sorted order: the matrix, and so every float sum, is the same for any input order.
-    doc_terms = [
-        sorted(t for t in body.keys() | title.keys() if _keep(t)) for body, _, title in counts
-    ]
     vocab = {term: k for k, term in enumerate(sorted({t for terms in doc_terms for t in terms}))}
     number = np.array([any(ch.isdigit() for ch in term) for term in vocab], dtype=bool)
-    rows, cols, tf, name_share = [], [], [], []
+    rows: list[int] = []
+    cols: list[int] = []
+    tf: list[float] = []
+    name_share: list[float] = []
     for row, ((body, capitals, title), terms) in enumerate(zip(counts, doc_terms, strict=True)):
         rows.extend([row] * len(terms))
-        cols.extend(vocab[t] for t in terms)
-        tf.extend(body[t] + TITLE_TF * title[t] for t in terms)
-        name_share.extend(capitals[t] / body[t] if body[t] else 0.0 for t in terms)
+        for term in terms:
+            seen = body[term]
+            cols.append(vocab[term])
+            tf.append(seen + TITLE_TF * title[term])
+            name_share.append(capitals[term] / seen if seen else 0.0)
     n = len(counts)
     col = np.array(cols, dtype=np.int64)
     df = np.bincount(col, minlength=len(vocab)).astype(float)
@@ -202,6 +210,7 @@ def _tfidf(counts: list[Counts]) -> sparse.csr_matrix:
     boost = np.where(number[col], np.maximum(boost, NUMBER_BOOST), boost)
     values = (1.0 + np.log(np.array(tf))) * idf[col] * boost
     matrix = sparse.csr_matrix((values, (rows, col)), shape=(n, len(vocab)), dtype=float)
+    matrix.sort_indices()  # term order fixed by the sorted vocabulary, not by set iteration
     return _normalise_rows(matrix)
 
 
@@ -388,19 +397,17 @@ class _Merger:
         self.window = window
         self.first = [t if not math.isnan(t) else math.inf for t in times.tolist()]
         self.last = [t if not math.isnan(t) else -math.inf for t in times.tolist()]
+        self.version = [0] * n  # bumped when a cluster grows: stale "no" answers are retried
+        self.refused: set[tuple[int, int, int, int]] = set()
         self.norm2 = [1.0] * n  # |sum of member vectors|^2, for the cluster's cohesion
-        self.sums: list[dict[int, float]] = []
-        for row in range(n):
-            start, end = vectors.indptr[row], vectors.indptr[row + 1]
-            self.sums.append(
-                dict(
-                    zip(
-                        vectors.indices[start:end].tolist(),
-                        vectors.data[start:end].tolist(),
-                        strict=True,
-                    )
-                )
+        # Sparse vector sums as (sorted term ids, values): numpy does the dot products and merges.
+        self.sums: list[tuple[np.ndarray, np.ndarray]] = [
+            (
+                vectors.indices[vectors.indptr[row] : vectors.indptr[row + 1]].astype(np.int64),
+                vectors.data[vectors.indptr[row] : vectors.indptr[row + 1]],
             )
+            for row in range(n)
+        ]
 
     def find(self, i: int) -> int:
         while self.parent[i] != i:
@@ -414,9 +421,9 @@ class _Merger:
         return last - first <= self.window or first == math.inf
 
     def average_similarity(self, a: int, b: int) -> float:
-        small, large = sorted((self.sums[a], self.sums[b]), key=len)
-        dot = sum(value * large.get(term, 0.0) for term, value in small.items())
-        return dot / (self.size[a] * self.size[b])
+        (ia, va), (ib, vb) = self.sums[a], self.sums[b]
+        _, ka, kb = np.intersect1d(ia, ib, assume_unique=True, return_indices=True)
+        return float(va[ka] @ vb[kb]) / (self.size[a] * self.size[b])
 
     def cohesion(self, a: int) -> float:
         """Average cosine between two distinct members (1.0 for a single article)."""
@@ -430,30 +437,33 @@ class _Merger:
         if dot is None:
             dot = self.average_similarity(a, b) * self.size[a] * self.size[b]
         self.norm2[a] = self.norm2[b] = self.norm2[a] + self.norm2[b] + 2.0 * dot
+        self.version[a] += 1
         if self.size[a] < self.size[b]:
             a, b = b, a
         self.parent[b] = a
         self.size[a] += self.size[b]
         self.first[a] = min(self.first[a], self.first[b])
         self.last[a] = max(self.last[a], self.last[b])
-        total = self.sums[a]
-        for term, value in self.sums[b].items():
-            total[term] = total.get(term, 0.0) + value
-        self.sums[b] = {}
+        terms = np.concatenate([self.sums[a][0], self.sums[b][0]])
+        values = np.concatenate([self.sums[a][1], self.sums[b][1]])
+        merged, slot = np.unique(terms, return_inverse=True)
+        self.sums[a] = (merged, np.bincount(slot, weights=values, minlength=len(merged)))
+        self.sums[b] = (terms[:0], values[:0])
         return True
 
     def try_merge(self, i: int, j: int, threshold: float) -> bool:
-        a, b = self.find(i), self.find(j)
-        if a == b:
-            return False
+        a, b = sorted((self.find(i), self.find(j)))
+        key = (a, self.version[a], b, self.version[b])
+        if a == b or key in self.refused:
+            return False  # many edges join the same two clusters: decide once per state
         similarity = self.average_similarity(a, b)
-        if similarity < threshold:
+        ok = similarity >= threshold
+        if ok and min(self.size[a], self.size[b]) > 1:
+            ok = similarity >= RELATIVE_LINK * math.sqrt(self.cohesion(a) * self.cohesion(b))
+        if not ok or not self.union(a, b, similarity * self.size[a] * self.size[b]):
+            self.refused.add(key)
             return False
-        if min(self.size[a], self.size[b]) > 1:
-            inner = math.sqrt(self.cohesion(a) * self.cohesion(b))
-            if similarity < RELATIVE_LINK * inner:
-                return False
-        return self.union(a, b, similarity * self.size[a] * self.size[b])
+        return True
 
     def groups(self) -> list[list[int]]:
         by_root: dict[int, list[int]] = {}
