@@ -513,7 +513,15 @@ def summarize_story(
     rank_pool(pool, algorithm, lang, title, spread, len(ordered), weights)
     chosen = pick(pool, max(1, config.sentences), weights, spread, max_words)
     chosen.sort(key=lambda c: (c.article, c.position))
-    return tuple(SummarySentence(c.text, ordered[c.article].id) for c in chosen)
+    return tuple(SummarySentence(full_stop(c.text), ordered[c.article].id) for c in chosen)
+
+
+def full_stop(sentence: str) -> str:
+    """End a sentence with a full stop when its paragraph lost it (pages often drop the lead's)."""
+    stripped = sentence.rstrip()
+    if stripped and stripped[-1] not in ".!?\"'\u2019\u201d)":
+        return stripped + "."
+    return stripped
 
 
 def story_title(articles: Sequence[Article]) -> str:

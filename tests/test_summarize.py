@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -188,7 +187,8 @@ def test_any_language_name_works(language: str) -> None:
     assert len(summarize_story(STORY, SummaryConfig(sentences=2), language)) == 2
 
 
-def test_a_big_story_is_fast() -> None:
+def test_a_big_story_puts_the_wire_copy_first() -> None:
+    # Its speed is measured in bench/speed.py, not here: timed tests only measure the machine.
     vocabulary = [f"term{k}" for k in range(400)]
 
     def report(n: int) -> str:
@@ -197,9 +197,7 @@ def test_a_big_story_is_fast() -> None:
         return " ".join([WIRE, *lines])
 
     story = [article(f"a{n}", report(n), hours=n) for n in range(60)]
-    start = time.perf_counter()
     summary = summarize_story(story, SummaryConfig(sentences=3), "en")
-    assert time.perf_counter() - start < 3.0  # ~0.2 s here; generous for a busy CI machine
     assert len(summary) == 3
     assert summary[0].text == WIRE and summary[0].article == "a0"
 
