@@ -8,6 +8,7 @@ code, backed by the persistent cache in ``.digest-cache/``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -15,6 +16,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -31,7 +33,7 @@ from digest.cache import (
 )
 from digest.config import Config, load_config
 from digest.model import Article, Day, Site, Story
-from digest.output import UnsafeOutput, check_output_dir, replace_site
+from digest.output import UnsafeOutput, check_output_dir, write_site
 
 log = logging.getLogger("digest")
 
@@ -91,9 +93,18 @@ class _FileState:
 class Builder:
     """Builds a site; reuses in-memory results from its previous build when nothing changed."""
 
-    def __init__(self, options: BuildOptions, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        options: BuildOptions,
+        workers: int | None = None,
+        write_lock: AbstractContextManager[Any] | None = None,
+    ) -> None:
         self.options = options
         self.workers = workers
+        # Held while the output folder changes; a server reading files takes it too.
+        self.write_lock = write_lock if write_lock is not None else contextlib.nullcontext()
+        self._written: dict[str, str] | None = None  # what this builder last wrote: path -> hash
+        self._config_workers = 0
         self._files: dict[str, _FileState] = {}
         self._files_scope = ""
         self._memo = render.PageMemo()  # rendered pages, reused when their inputs are unchanged
@@ -108,6 +119,7 @@ class Builder:
         timings: dict[str, float] = {}
         opts = self.options
         config, config_warnings = self._load_config()
+        self._config_workers = config.workers
         if not opts.content_dir.is_dir():
             raise BuildError(f"content folder {opts.content_dir} does not exist or is not a folder")
         try:
@@ -143,9 +155,13 @@ class Builder:
 
         mark = time.perf_counter()
         try:
-            written, unchanged = replace_site(opts.output_dir, files)
+            with self.write_lock:
+                result = write_site(opts.output_dir, files, self._written)
         except OSError as exc:
+            self._written = None  # the folder's state is unknown now: read it next time
             raise BuildError(f"cannot write the site to {opts.output_dir}: {exc}") from exc
+        self._written = result.hashes
+        written, unchanged = result.written, result.unchanged
         timings["write"] = time.perf_counter() - mark
         return BuildReport(
             site=site,
@@ -288,15 +304,29 @@ class Builder:
 
     def _map(self, fn: Callable[[T], R], items: Sequence[T], *, label: str) -> list[R]:
         """``map`` over a process pool when there is enough work; the result never differs."""
-        workers = self.workers if self.workers is not None else (os.cpu_count() or 1)
+        workers = self.workers if self.workers is not None else self._config_workers
+        workers = workers or os.cpu_count() or 1
         if workers <= 1 or len(items) < PARALLEL_MIN_ITEMS:
             return [fn(item) for item in _progress(items, label)]
         chunk = max(1, min(64, len(items) // (workers * 8)))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            return list(_progress(pool.map(fn, items, chunksize=chunk), label, len(items)))
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+        try:
+            results = list(_progress(pool.map(fn, items, chunksize=chunk), label, len(items)))
+        except BaseException:  # Ctrl-C or a worker's error: do not wait for the rest of the work
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+        return results
 
 
 # -- work done in worker processes (top level so it pickles) -------------------------------------
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the main process, which cancels the pool."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _ingest_and_clean(

@@ -1,20 +1,32 @@
-"""Where the site may be written, and writing it in one step.
+"""Where the site may be written, and writing it.
 
-The whole site is first written into a fresh folder beside the output folder; only then does that
-folder take the output folder's place. A build that fails half-way therefore leaves the previous
-site as it was, and a server never sees a half-written one. Files whose bytes did not change are
-hard-linked from the previous site, so their modification times stay (small deploys, cheap syncs).
+A build renders the whole site in memory before it writes anything, so a build that fails (bad
+config, content, template) leaves the previous site exactly as it was. Then:
+
+- when much of the site changed (a first or cold build), the new site is written into a fresh
+  folder beside the output folder, which then takes the output folder's place in one rename; files
+  whose bytes did not change are hard-linked from the previous site;
+- when few files changed (an edit, a no-op rebuild), only those files are replaced, each by an
+  atomic rename, and files that are no longer part of the site are removed. Rebuilding a whole
+  6,000-article tree to change three files would cost seconds; a live preview has one.
+
+Either way unchanged files are never rewritten, so their modification times stay (small deploys,
+cheap syncs). ``digest serve`` holds a lock around the write so no request sees a mix.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 MARKER = "digest.json"  # a folder holding this was written by digest: safe to replace
+IN_PLACE_SHARE = 0.2  # at most this share of the files changed: replace them one by one
+_TMP_PREFIX = ".digest-tmp-"
 
 
 class UnsafeOutput(Exception):
@@ -46,6 +58,76 @@ def check_output_dir(output: Path, content: Path, site: Path) -> None:
             f"output folder {output} is not empty and was not written by digest "
             f"(no {MARKER}); empty it or choose another --output"
         )
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    written: int
+    unchanged: int
+    removed: int
+    hashes: dict[str, str]  # relative path -> content hash of what the output folder now holds
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def write_site(
+    output: Path, files: Mapping[str, bytes], known: Mapping[str, str] | None = None
+) -> WriteResult:
+    """Make ``output`` hold exactly ``files``, touching only what changed.
+
+    ``known`` is what this process last wrote there (path -> content hash); without it the
+    folder is read to find out.
+    """
+    hashes = {rel: content_hash(data) for rel, data in files.items()}
+    if not output.is_dir():
+        written, kept = replace_site(output, files)
+        return WriteResult(written, kept, 0, hashes)
+    current = dict(known) if known is not None else _hash_tree(output)
+    changed = sorted(rel for rel, h in hashes.items() if current.get(rel) != h)
+    stale = sorted(rel for rel in current if rel not in hashes)
+    if len(changed) + len(stale) > max(1, int(len(files) * IN_PLACE_SHARE)):
+        written, kept = replace_site(output, files)
+        return WriteResult(written, kept, len(stale), hashes)
+    for rel in changed:
+        _replace_file(output / rel, files[rel])
+    for rel in stale:
+        with contextlib.suppress(FileNotFoundError):
+            (output / rel).unlink()
+        _prune_empty_parents(output / rel, output)
+    return WriteResult(len(changed), len(files) - len(changed), len(stale), hashes)
+
+
+def _hash_tree(output: Path) -> dict[str, str]:
+    hashes = {}
+    for path in output.rglob("*"):
+        if path.is_file() and not path.is_symlink() and not path.name.startswith(_TMP_PREFIX):
+            with contextlib.suppress(OSError):
+                hashes[path.relative_to(output).as_posix()] = content_hash(path.read_bytes())
+    return hashes
+
+
+def _replace_file(target: Path, data: bytes) -> None:
+    """Write beside the target, then rename over it: a reader sees the old or the new file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(_TMP_PREFIX + target.name)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _prune_empty_parents(path: Path, top: Path) -> None:
+    folder = path.parent
+    while folder != top and top in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or gone): stop climbing
+            return
+        folder = folder.parent
 
 
 def replace_site(output: Path, files: Mapping[str, bytes]) -> tuple[int, int]:

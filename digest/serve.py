@@ -212,12 +212,13 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         does not exist: never a reason to answer 404.
         """
         for attempt in (1, 2):
-            found = self._lookup()
-            if found.file is not None:
-                try:
-                    return found, found.file.read_bytes()  # one open: one complete build's file
-                except OSError:
-                    found = Found(404)
+            with self.server.site.write_lock:  # never between two files of one build's write
+                found = self._lookup()
+                if found.file is not None:
+                    try:
+                        return found, found.file.read_bytes()
+                    except OSError:
+                        found = Found(404)
             if found.status != 404 or attempt == 2:
                 return found, None
             self.server.site.state.wait_idle(SWAP_WAIT_SECONDS)
@@ -313,7 +314,9 @@ class LiveSite:
         self.options = options
         self.root = options.output_dir
         self.strict = strict
+        self.write_lock = threading.Lock()  # held by the builder while it changes the folder
         self.builder = builder if builder is not None else Builder(options)
+        self.builder.write_lock = self.write_lock
         self.state = BuildState()
         self.state.base_path = _configured_base_path(options)
         self.builds = 0  # every build run, good or bad (tests count them)

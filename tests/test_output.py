@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.output import MARKER, UnsafeOutput, check_output_dir, replace_site
+from digest.output import MARKER, UnsafeOutput, check_output_dir, replace_site, write_site
 
 
 @pytest.fixture
@@ -87,3 +87,34 @@ def test_failed_write_leaves_previous_site(tmp_path: Path) -> None:
         replace_site(out, Exploding())
     assert (out / "index.html").read_bytes() == b"good"
     assert not list(tmp_path.glob(".site.*"))
+
+
+def test_write_site_replaces_only_what_changed(tmp_path: Path) -> None:
+    import os
+
+    out = tmp_path / "site"
+    pages = {f"2025/07/{d:02d}/index.html": f"day {d}".encode() for d in range(1, 21)}
+    first = write_site(out, {**pages, "old/index.html": b"gone soon", MARKER: b"{}"})
+    old = 1_000_000_000
+    for path in out.rglob("*"):
+        if path.is_file():
+            os.utime(path, ns=(old, old))
+    pages["2025/07/05/index.html"] = b"day 5, updated"
+    result = write_site(out, {**pages, MARKER: b"{}"}, first.hashes)
+    assert (result.written, result.removed) == (1, 1)
+    assert (out / "2025/07/05/index.html").read_bytes() == b"day 5, updated"
+    assert not (out / "old").exists(), "a stale file's empty folder goes too"
+    assert (out / "2025/07/06/index.html").stat().st_mtime_ns == old
+    assert not list(out.rglob(".digest-tmp-*"))
+
+
+def test_write_site_without_memory_reads_the_folder(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    files = {f"p{i}.html": b"x" * i for i in range(10)}
+    write_site(out, files)
+    again = write_site(out, files)  # a new process: no memory of the last write
+    assert (again.written, again.unchanged, again.removed) == (0, 10, 0)
+    files = {f"p{i}.html": b"y" for i in range(10)}  # everything changed: one swap
+    swapped = write_site(out, files)
+    assert swapped.written == 10
+    assert all(p.read_bytes() == b"y" for p in out.iterdir())
