@@ -16,11 +16,14 @@ Method, in three steps over the articles that carry no ``story`` pin:
    capitalised inside a sentence), numbers and title words weighted up: they are what tells two
    earthquakes apart. Candidate pairs share at least two of each other's top terms (a sparse
    product of top-term indicator matrices, i.e. an inverted index), compared only inside a
-   sliding time window, with over-common terms left out of the index.
+   sliding time window, with over-common terms left out of the index and at most CANDIDATES
+   partners per article, so the cost grows linearly with the number of articles.
 3. Merging: candidate edges in decreasing cosine order join two clusters only when their
    *average* pairwise cosine (exact, from the clusters' vector sums) reaches the threshold, and
    when every pair of dated articles in the result stays within ``config.window_days``.
-   Average link resists chaining: one bridging article cannot glue two stories together.
+   Average link resists chaining: one bridging article cannot glue two stories together. Two
+   multi-report clusters must also be close relative to their own cohesion (RELATIVE_LINK):
+   that is what keeps two similar events of one topic apart. Copy groups count as one report.
 
 Undated articles are compared with every article on text alone and may join any story.
 Everything is computed in one process from sorted data: the result does not depend on the
@@ -35,6 +38,7 @@ import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 
 import numpy as np
 from scipy import sparse
@@ -60,6 +64,8 @@ TOP_TERMS = 20  # terms per article in the candidate index
 MIN_SHARED_TOP = 2  # one shared top term is too weak a hint to spend a comparison on
 POSTING_CAP_FRACTION = 0.05  # a term in the top terms of more than 5% of articles is a topic,
 POSTING_CAP_MIN = 200  # not an event; it is left out of the index (but not out of the vectors)
+CANDIDATES = 40  # partners per article: a story's reports share several top terms with each
+# other, so its best-overlapping 40 include them even in a busy news day
 BLOCK = 1024  # rows per sparse product block (bounds memory)
 
 SHINGLE = 5  # words per shingle: long enough that shared runs mean copied text
@@ -191,24 +197,27 @@ def _tfidf(counts: list[Counts]) -> sparse.csr_matrix:
     # Term ids in sorted order: the matrix, and so every float sum, is the same for any input order.
     vocab = {term: k for k, term in enumerate(sorted({t for terms in doc_terms for t in terms}))}
     number = np.array([any(ch.isdigit() for ch in term) for term in vocab], dtype=bool)
-    rows: list[int] = []
-    cols: list[int] = []
-    tf: list[float] = []
-    name_share: list[float] = []
-    for row, ((body, capitals, title), terms) in enumerate(zip(counts, doc_terms, strict=True)):
-        rows.extend([row] * len(terms))
-        for term in terms:
-            seen = body[term]
-            cols.append(vocab[term])
-            tf.append(seen + TITLE_TF * title[term])
-            name_share.append(capitals[term] / seen if seen else 0.0)
+    parts: list[tuple[np.ndarray, ...]] = []
+    for (body, capitals, title), terms in zip(counts, doc_terms, strict=True):
+        zeros = repeat(0)
+        parts.append(
+            (
+                np.fromiter(map(vocab.__getitem__, terms), dtype=np.int64, count=len(terms)),
+                np.fromiter(map(body.get, terms, zeros), dtype=float, count=len(terms)),
+                np.fromiter(map(capitals.get, terms, zeros), dtype=float, count=len(terms)),
+                np.fromiter(map(title.get, terms, zeros), dtype=float, count=len(terms)),
+            )
+        )
+    rows = np.repeat(np.arange(len(counts)), [len(terms) for terms in doc_terms])
+    col, seen, caps, in_title = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+    tf = seen + TITLE_TF * in_title
+    name_share = np.divide(caps, seen, out=np.zeros_like(caps), where=seen > 0)
     n = len(counts)
-    col = np.array(cols, dtype=np.int64)
     df = np.bincount(col, minlength=len(vocab)).astype(float)
     idf = np.log((n + 1) / (df + 1)) + 1.0
-    boost = 1.0 + (NAME_BOOST - 1.0) * np.minimum(np.array(name_share), 1.0)
+    boost = 1.0 + (NAME_BOOST - 1.0) * np.minimum(name_share, 1.0)
     boost = np.where(number[col], np.maximum(boost, NUMBER_BOOST), boost)
-    values = (1.0 + np.log(np.array(tf))) * idf[col] * boost
+    values = (1.0 + np.log(tf)) * idf[col] * boost
     matrix = sparse.csr_matrix((values, (rows, col)), shape=(n, len(vocab)), dtype=float)
     matrix.sort_indices()  # term order fixed by the sorted vocabulary, not by set iteration
     return _normalise_rows(matrix)
@@ -254,7 +263,7 @@ def _shingles(token_lists: list[list[str]]) -> list[np.ndarray]:
     lengths = np.array([len(tokens) for tokens in token_lists], dtype=np.int64)
     total = int(lengths.sum())
     hashes = np.fromiter(
-        (_HASH_CACHE[t] for tokens in token_lists for t in tokens), dtype=np.uint64, count=total
+        map(_HASH_CACHE.__getitem__, chain.from_iterable(token_lists)), dtype=np.uint64, count=total
     )
     doc = np.repeat(np.arange(len(token_lists)), lengths)
     count = max(total - SHINGLE + 1, 0)
@@ -370,7 +379,14 @@ def _shared_pairs(
     ti, tj = times[i], times[j]
     near = np.isnan(ti) | np.isnan(tj) | (np.abs(ti - tj) <= window)
     keep = near & (i != j)
-    i, j = i[keep], j[keep]
+    i, j, shared = i[keep], j[keep], product.data[strong][keep]
+    # Each article keeps its CANDIDATES best-overlapping partners (ties by index): the cost per
+    # article stays bounded however many articles a busy window holds.
+    order = np.lexsort((j, -shared, i))
+    i, j = i[order], j[order]
+    starts = np.searchsorted(i, i, side="left")
+    best = np.arange(len(i)) - starts < CANDIDATES
+    i, j = i[best], j[best]
     return np.stack([np.minimum(i, j), np.maximum(i, j)], axis=1).astype(np.int64)
 
 
