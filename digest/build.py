@@ -105,6 +105,7 @@ class Builder:
         self.write_lock = write_lock if write_lock is not None else contextlib.nullcontext()
         self._written: dict[str, str] | None = None  # what this builder last wrote: path -> hash
         self._config_workers = 0
+        self._caches: dict[str, JsonCache] = {}
         self._files: dict[str, _FileState] = {}
         self._files_scope = ""
         self._memo = render.PageMemo()  # rendered pages, reused when their inputs are unchanged
@@ -188,8 +189,13 @@ class Builder:
         return loaded.config, loaded.warnings
 
     def _cache(self, name: str, scope: str) -> JsonCache:
-        path = self.options.site_dir / CACHE_DIR_NAME / f"{name}.json"
-        return JsonCache(path if self.options.use_cache else None, scope)
+        """The named cache for ``scope``; kept in memory between builds of this builder."""
+        cache = self._caches.get(name)
+        if cache is None or cache.scope_key != scope:
+            folder = self.options.site_dir / CACHE_DIR_NAME / name
+            cache = JsonCache(folder if self.options.use_cache else None, scope)
+            self._caches[name] = cache
+        return cache
 
     # -- ingest and clean ---------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import tempfile
+import zlib
 from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
@@ -49,35 +50,49 @@ def summary_from_json(data: dict[str, Any]) -> tuple[str, tuple[SummarySentence,
 
 
 class JsonCache:
-    """One JSON file of entries, valid only for the ``scope`` it was written under.
+    """Entries in SHARDS JSON files in one folder, valid only for the ``scope`` written with them.
 
     ``scope`` names what the entries depend on besides their own key (the digest version, the
-    settings that change the result). Entries not used by the latest build are dropped on save,
-    so the file never grows past the site.
+    settings that change the result). Entries not used by the latest build are dropped, so the
+    cache never grows past the site. Sharding keeps a rebuild after one edit from rewriting the
+    entries of every other file: only the shards whose entries changed are written.
     """
 
-    def __init__(self, path: Path | None, scope: str) -> None:
-        self.path = path
-        self.scope = f"{_FORMAT}|{__version__}|{scope}"
-        self._old: dict[str, Any] = self._load()
-        self._used: dict[str, Any] = {}
-        self.dirty = False
+    SHARDS = 32
 
-    def _load(self) -> dict[str, Any]:
-        if self.path is None:
+    def __init__(self, folder: Path | None, scope: str) -> None:
+        self.folder = folder
+        self.scope_key = scope
+        self.scope = f"{_FORMAT}|{__version__}|{scope}"
+        self._old: dict[str, Any] = {}
+        for shard in range(self.SHARDS):
+            self._old.update(self._load(shard))
+        self._used: dict[str, Any] = {}
+        self._changed: set[str] = set()
+
+    def _shard_path(self, shard: int) -> Path:
+        assert self.folder is not None
+        return self.folder / f"{shard:02d}.json"
+
+    def _load(self, shard: int) -> dict[str, Any]:
+        if self.folder is None:
             return {}
+        path = self._shard_path(shard)
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
-            log.info("ignoring unreadable cache %s: %s", self.path, exc)
+            log.info("ignoring unreadable cache %s: %s", path, exc)
             return {}
         if not isinstance(data, dict) or data.get("scope") != self.scope:
-            log.info("ignoring cache %s written for another version or setting", self.path)
+            log.info("ignoring cache %s written for another version or setting", path)
             return {}
         entries = data.get("entries")
         return entries if isinstance(entries, dict) else {}
+
+    def _shard_of(self, key: str) -> int:
+        return zlib.crc32(key.encode("utf-8", "surrogatepass")) % self.SHARDS
 
     def get(self, key: str) -> Any | None:
         value = self._used.get(key)
@@ -89,27 +104,37 @@ class JsonCache:
 
     def put(self, key: str, value: Any) -> None:
         self._used[key] = value
-        self.dirty = True
+        self._changed.add(key)
 
     def finish(self) -> None:
-        """End a build: write the entries it used, atomically, and keep them for the next build.
+        """End a build: keep the entries it used for the next one and write the changed shards.
 
         Failing to write is only logged: the cache is an optimisation, never a reason to fail.
         """
-        changed = self.dirty or self._used.keys() != self._old.keys()
-        if self.path is not None and changed:
+        dropped = self._old.keys() - self._used.keys()
+        dirty = {self._shard_of(key) for key in self._changed | dropped}
+        if self.folder is not None and dirty:
+            by_shard: dict[int, dict[str, Any]] = {shard: {} for shard in dirty}
+            for key, value in self._used.items():
+                entries = by_shard.get(self._shard_of(key))
+                if entries is not None:
+                    entries[key] = value
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".json")
-                try:
-                    with os.fdopen(fd, "w", encoding="utf-8") as out:
-                        json.dump(
-                            {"scope": self.scope, "entries": self._used}, out, ensure_ascii=False
-                        )
-                    os.replace(tmp, self.path)
-                finally:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(tmp)
+                self.folder.mkdir(parents=True, exist_ok=True)
+                for shard, entries in sorted(by_shard.items()):
+                    _write_json(self._shard_path(shard), {"scope": self.scope, "entries": entries})
             except OSError as exc:
-                log.warning("could not write the cache %s: %s", self.path, exc)
-        self._old, self._used, self.dirty = self._used, {}, False
+                log.warning("could not write the cache in %s: %s", self.folder, exc)
+        self._old, self._used, self._changed = self._used, {}, set()
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write atomically: a reader (or a crash) sees the old file or the new one, never half."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(data, out, ensure_ascii=False)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)

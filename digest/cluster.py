@@ -151,9 +151,34 @@ def _cluster_free(articles: Sequence[Article], window: float, threshold: float) 
 
 def _prepare(articles: Sequence[Article]) -> _Prepared:
     times = np.array([_day_number(a) for a in articles], dtype=float)
-    features = [_features(a) for a in articles]
-    vectors = _tfidf([f[0] for f in features])
-    return _Prepared(times, vectors, _top_terms(vectors), _shingles([f[1] for f in features]))
+    features = _features_of(articles)
+    vectors = _tfidf([f[0] for f in features], [f[1] for f in features])
+    return _Prepared(times, vectors, _top_terms(vectors), [f[2] for f in features])
+
+
+# One article's term counts, its indexable terms and its shingle hashes: they depend on its title
+# and text alone, so a long-lived process (``digest serve``) computes them once per version of an
+# article; a rebuild after one edit then only recomputes that article's.
+_Features = tuple["Counts", list[str], np.ndarray]
+_FEATURE_MEMO: dict[tuple[str, str], _Features] = {}
+
+
+def _features_of(articles: Sequence[Article]) -> list[_Features]:
+    keys = [(a.title, a.text) for a in articles]
+    missing = list(dict.fromkeys(k for k in keys if k not in _FEATURE_MEMO))
+    if missing:
+        computed = [_features(title, text) for title, text in missing]
+        shingles = _shingles([tokens for _, tokens in computed])
+        for key, (counts, _tokens), hashes in zip(missing, computed, shingles, strict=True):
+            body, _capitals, title = counts
+            terms = sorted(t for t in body.keys() | title.keys() if _keep(t))
+            _FEATURE_MEMO[key] = (counts, terms, hashes)
+    result = [_FEATURE_MEMO[k] for k in keys]
+    if len(_FEATURE_MEMO) > 2 * len(keys) + 1000:  # keep the memo to about one corpus
+        current = set(keys)
+        for key in [k for k in _FEATURE_MEMO if k not in current]:
+            del _FEATURE_MEMO[key]
+    return result
 
 
 def _day_number(article: Article) -> float:
@@ -171,13 +196,13 @@ _INNER_CAPITAL = re.compile(r"(?<=[^\s.!?:;\u00b6\"'(\[]\s)[A-Z]\w*(?:'(?!s\b)\w
 Counts = tuple[Counter[str], Counter[str], Counter[str]]  # body tf, inner capitals, title tf
 
 
-def _features(article: Article) -> tuple[Counts, list[str]]:
+def _features(title_text: str, body_text: str) -> tuple[Counts, list[str]]:
     """Term counts for TF-IDF and the word sequence for shingles, from one normalisation."""
-    text = normalize(_BREAK.join(article.text.splitlines()))
+    text = normalize(_BREAK.join(body_text.splitlines()))
     tokens = words(text.lower())
     body = _fold_possessives(Counter(tokens))
     capitals = Counter(m.lower() for m in _INNER_CAPITAL.findall(text))
-    title = _fold_possessives(Counter(words(normalize(article.title).lower())))
+    title = _fold_possessives(Counter(words(normalize(title_text).lower())))
     return (body, capitals, title), tokens
 
 
@@ -192,8 +217,7 @@ def _keep(term: str) -> bool:
     return len(term) > 1 and term not in _STOPWORDS
 
 
-def _tfidf(counts: list[Counts]) -> sparse.csr_matrix:
-    doc_terms = [[t for t in b.keys() | title.keys() if _keep(t)] for b, _, title in counts]
+def _tfidf(counts: list[Counts], doc_terms: list[list[str]]) -> sparse.csr_matrix:
     # Term ids in sorted order: the matrix, and so every float sum, is the same for any input order.
     vocab = {term: k for k, term in enumerate(sorted({t for terms in doc_terms for t in terms}))}
     number = np.array([any(ch.isdigit() for ch in term) for term in vocab], dtype=bool)

