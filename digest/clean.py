@@ -443,18 +443,35 @@ def _remove_lines(article: Article, furniture: set[str]) -> Article:
     return article.replace(body=_clean_markdown_body(article.body, judge), text=text)
 
 
+# group key -> (the group's input articles, their cleaned versions) from the previous call. A
+# long-lived process (``digest serve``) passes the same Article objects again for every group
+# whose files did not change; comparing them by identity is free, recomputing is not. The memo
+# holds references to them, so an identity can never be reused by another object meanwhile.
+_GROUP_MEMO: dict[str, tuple[list[Article], list[Article]]] = {}
+
+
 def remove_recurring_lines(articles: Sequence[Article]) -> list[Article]:
     """Remove each source's recurring furniture lines. Same order and length out as in."""
     by_group: dict[str, list[int]] = defaultdict(list)
     for position, article in enumerate(articles):
         by_group[_group_key(article)].append(position)
     out = list(articles)
-    for positions in by_group.values():
+    memo: dict[str, tuple[list[Article], list[Article]]] = {}
+    for key, positions in by_group.items():
         if len(positions) < RECURRING_MIN_ARTICLES:
             continue
-        furniture = _recurring_in_group([articles[p] for p in positions])
-        if not furniture:
-            continue
-        for position in positions:
-            out[position] = _remove_lines(articles[position], furniture)
+        group = [articles[p] for p in positions]
+        previous = _GROUP_MEMO.get(key)
+        if previous is not None and len(previous[0]) == len(group) and all(
+            a is b for a, b in zip(previous[0], group, strict=True)
+        ):
+            cleaned = previous[1]
+        else:
+            furniture = _recurring_in_group(group)
+            cleaned = [_remove_lines(a, furniture) for a in group] if furniture else group
+        memo[key] = (group, cleaned)
+        for position, article in zip(positions, cleaned, strict=True):
+            out[position] = article
+    _GROUP_MEMO.clear()
+    _GROUP_MEMO.update(memo)
     return out

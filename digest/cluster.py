@@ -32,13 +32,14 @@ number of workers, and only on input order through exact ties.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain, repeat
+from itertools import chain
 
 import numpy as np
 from scipy import sparse
@@ -100,6 +101,7 @@ class _Prepared:
     vectors: sparse.csr_matrix  # L2-normalised TF-IDF rows
     top: sparse.csr_matrix  # 0/1 indicator of each row's top terms (over-common terms dropped)
     shingles: list[np.ndarray]  # sorted unique shingle hashes per article
+    keys: list[tuple[str, str]]  # (title, text) per article: what its features depend on
 
 
 def cluster_articles(articles: Sequence[Article], config: ClusterConfig) -> list[list[int]]:
@@ -127,8 +129,8 @@ def _cluster_free(articles: Sequence[Article], window: float, threshold: float) 
     if n == 1:
         return [[0]]
     prep = _prepare(articles)
-    copies = _Merger(prep.vectors, prep.times, window)
-    for i, j in _copy_pairs(prep.shingles, prep.times, window):
+    copies = _Merger(prep.vectors, prep.times, window, track_vectors=False)
+    for i, j in _copy_pairs(prep.shingles, prep.times, window, prep.keys):
         copies.union(i, j)
     # Each copy group becomes one unit (its mean vector): ten copies of one agency story are one
     # report, and must weigh as one in the averages below, not inflate a cluster's cohesion.
@@ -152,27 +154,53 @@ def _cluster_free(articles: Sequence[Article], window: float, threshold: float) 
 def _prepare(articles: Sequence[Article]) -> _Prepared:
     times = np.array([_day_number(a) for a in articles], dtype=float)
     features = _features_of(articles)
-    vectors = _tfidf([f[0] for f in features], [f[1] for f in features])
-    return _Prepared(times, vectors, _top_terms(vectors), [f[2] for f in features])
+    vectors = _tfidf(features)
+    keys = [(a.title, a.text) for a in articles]
+    return _Prepared(times, vectors, _top_terms(vectors), [f[3] for f in features], keys)
 
 
-# One article's term counts, its indexable terms and its shingle hashes: they depend on its title
-# and text alone, so a long-lived process (``digest serve``) computes them once per version of an
+# One article's indexable terms (as stable 64-bit ids), which of them hold digits, their counts
+# (rows: body, inner capitals, title) and its shingle hashes. They depend on its title and text
+# alone, so a long-lived process (``digest serve``) computes them once per version of an
 # article; a rebuild after one edit then only recomputes that article's.
-_Features = tuple["Counts", list[str], np.ndarray]
+_Features = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # ids, numbers, counts, shingles
 _FEATURE_MEMO: dict[tuple[str, str], _Features] = {}
+_TERM_IDS: dict[str, int] = {}  # term -> stable 64-bit id (blake2b), cached per process
+
+
+def _term_id(term: str) -> int:
+    tid = _TERM_IDS.get(term)
+    if tid is None:
+        digest = hashlib.blake2b(term.encode("utf-8"), digest_size=8).digest()
+        tid = _TERM_IDS[term] = int.from_bytes(digest, "little")
+    return tid
 
 
 def _features_of(articles: Sequence[Article]) -> list[_Features]:
     keys = [(a.title, a.text) for a in articles]
     missing = list(dict.fromkeys(k for k in keys if k not in _FEATURE_MEMO))
     if missing:
+        if len(_TERM_IDS) > 5_000_000:
+            _TERM_IDS.clear()
         computed = [_features(title, text) for title, text in missing]
         shingles = _shingles([tokens for _, tokens in computed])
-        for key, (counts, _tokens), hashes in zip(missing, computed, shingles, strict=True):
-            body, _capitals, title = counts
-            terms = sorted(t for t in body.keys() | title.keys() if _keep(t))
-            _FEATURE_MEMO[key] = (counts, terms, hashes)
+        for key, ((body, capitals, title), _tokens), hashes in zip(
+            missing, computed, shingles, strict=True
+        ):
+            terms = [t for t in body.keys() | title.keys() if _keep(t)]
+            ids = np.fromiter(map(_term_id, terms), dtype=np.uint64, count=len(terms))
+            numbers = np.fromiter(
+                (any(ch.isdigit() for ch in t) for t in terms), dtype=bool, count=len(terms)
+            )
+            counts = np.array(
+                [
+                    [body.get(t, 0) for t in terms],
+                    [capitals.get(t, 0) for t in terms],
+                    [title.get(t, 0) for t in terms],
+                ],
+                dtype=float,
+            ).reshape(3, len(terms))
+            _FEATURE_MEMO[key] = (ids, numbers, counts, hashes)
     result = [_FEATURE_MEMO[k] for k in keys]
     if len(_FEATURE_MEMO) > 2 * len(keys) + 1000:  # keep the memo to about one corpus
         current = set(keys)
@@ -217,33 +245,29 @@ def _keep(term: str) -> bool:
     return len(term) > 1 and term not in _STOPWORDS
 
 
-def _tfidf(counts: list[Counts], doc_terms: list[list[str]]) -> sparse.csr_matrix:
-    # Term ids in sorted order: the matrix, and so every float sum, is the same for any input order.
-    vocab = {term: k for k, term in enumerate(sorted({t for terms in doc_terms for t in terms}))}
-    number = np.array([any(ch.isdigit() for ch in term) for term in vocab], dtype=bool)
-    parts: list[tuple[np.ndarray, ...]] = []
-    for (body, capitals, title), terms in zip(counts, doc_terms, strict=True):
-        zeros = repeat(0)
-        parts.append(
-            (
-                np.fromiter(map(vocab.__getitem__, terms), dtype=np.int64, count=len(terms)),
-                np.fromiter(map(body.get, terms, zeros), dtype=float, count=len(terms)),
-                np.fromiter(map(capitals.get, terms, zeros), dtype=float, count=len(terms)),
-                np.fromiter(map(title.get, terms, zeros), dtype=float, count=len(terms)),
-            )
-        )
-    rows = np.repeat(np.arange(len(counts)), [len(terms) for terms in doc_terms])
-    col, seen, caps, in_title = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+def _tfidf(features: list[_Features]) -> sparse.csr_matrix:
+    n = len(features)
+    ids = np.concatenate([f[0] for f in features]) if n else np.zeros(0, dtype=np.uint64)
+    # Columns in the order of the terms' stable ids: the matrix, and so every float sum, is the
+    # same for any input order and any history of the process.
+    vocab, col = np.unique(ids, return_inverse=True)
+    col = col.ravel().astype(np.int64)
+    number = np.zeros(len(vocab), dtype=bool)
+    if n:
+        number[col] = np.concatenate([f[1] for f in features])
+    rows = np.repeat(np.arange(n), [len(f[0]) for f in features])
+    seen, caps, in_title = (
+        np.concatenate([f[2] for f in features], axis=1) if n else np.zeros((3, 0))
+    )
     tf = seen + TITLE_TF * in_title
     name_share = np.divide(caps, seen, out=np.zeros_like(caps), where=seen > 0)
-    n = len(counts)
     df = np.bincount(col, minlength=len(vocab)).astype(float)
     idf = np.log((n + 1) / (df + 1)) + 1.0
     boost = 1.0 + (NAME_BOOST - 1.0) * np.minimum(name_share, 1.0)
     boost = np.where(number[col], np.maximum(boost, NUMBER_BOOST), boost)
     values = (1.0 + np.log(tf)) * idf[col] * boost
     matrix = sparse.csr_matrix((values, (rows, col)), shape=(n, len(vocab)), dtype=float)
-    matrix.sort_indices()  # term order fixed by the sorted vocabulary, not by set iteration
+    matrix.sort_indices()  # term order fixed by the ids, not by set iteration
     return _normalise_rows(matrix)
 
 
@@ -260,7 +284,7 @@ def _top_terms(vectors: sparse.csr_matrix) -> sparse.csr_matrix:
     for row in range(n):
         start, end = vectors.indptr[row], vectors.indptr[row + 1]
         data, idx = vectors.data[start:end], vectors.indices[start:end]
-        # Ties broken by term id (sorted vocabulary): stable for any input order.
+        # Ties broken by column (the terms' stable ids): the same for any input order.
         order = np.lexsort((idx, -data))[:TOP_TERMS]
         rows.extend([row] * len(order))
         cols.extend(idx[order].tolist())
@@ -316,8 +340,16 @@ def _mix(x: np.ndarray) -> np.ndarray:
         return x ^ (x >> np.uint64(31))
 
 
+# (features key, features key) -> copies or not: verifying a pair costs a set intersection, and
+# a rebuild after one edit asks again about the same thousands of pairs.
+_COPY_MEMO: dict[tuple[tuple[str, str], tuple[str, str]], bool] = {}
+
+
 def _copy_pairs(
-    shingles: list[np.ndarray], times: np.ndarray, window: float
+    shingles: list[np.ndarray],
+    times: np.ndarray,
+    window: float,
+    doc_keys: list[tuple[str, str]],
 ) -> list[tuple[int, int]]:
     """Pairs (i, j) whose texts are copies of one another (containment on 5-word shingles)."""
     keys, docs = [], []
@@ -342,9 +374,17 @@ def _copy_pairs(
     code = np.concatenate(codes)
     pairs, counts = np.unique(code, return_counts=True)
     pairs = pairs[counts >= MIN_SHARED_SAMPLES]
+    if len(_COPY_MEMO) > 1_000_000:
+        _COPY_MEMO.clear()
     result = []
     for i, j in zip((pairs // n).tolist(), (pairs % n).tolist(), strict=True):
-        if i != j and _within(times[i], times[j], window) and _is_copy(shingles[i], shingles[j]):
+        if i == j or not _within(times[i], times[j], window):
+            continue
+        pair = (doc_keys[i], doc_keys[j])
+        copy = _COPY_MEMO.get(pair)
+        if copy is None:
+            copy = _COPY_MEMO[pair] = _is_copy(shingles[i], shingles[j])
+        if copy:
             result.append((i, j))
     return result
 
@@ -430,8 +470,17 @@ def _pair_cosines(vectors: sparse.csr_matrix, pairs: np.ndarray) -> np.ndarray:
 class _Merger:
     """Union-find whose clusters carry a vector sum, a size and a date span."""
 
-    def __init__(self, vectors: sparse.csr_matrix, times: np.ndarray, window: float) -> None:
+    def __init__(
+        self,
+        vectors: sparse.csr_matrix,
+        times: np.ndarray,
+        window: float,
+        track_vectors: bool = True,
+    ) -> None:
         n = vectors.shape[0]
+        # Copy groups only need the union and the date span (their vectors are summed later in
+        # one sparse product); merging sparse sums per union would cost more than the rest.
+        self.track_vectors = track_vectors
         self.parent = list(range(n))
         self.size = [1] * n
         self.window = window
@@ -446,7 +495,7 @@ class _Merger:
                 vectors.indices[vectors.indptr[row] : vectors.indptr[row + 1]].astype(np.int64),
                 vectors.data[vectors.indptr[row] : vectors.indptr[row + 1]],
             )
-            for row in range(n)
+            for row in range(n if track_vectors else 0)
         ]
 
     def find(self, i: int) -> int:
@@ -474,9 +523,10 @@ class _Merger:
         a, b = self.find(i), self.find(j)
         if a == b or not self._span_ok(a, b):
             return False
-        if dot is None:
-            dot = self.average_similarity(a, b) * self.size[a] * self.size[b]
-        self.norm2[a] = self.norm2[b] = self.norm2[a] + self.norm2[b] + 2.0 * dot
+        if self.track_vectors:
+            if dot is None:
+                dot = self.average_similarity(a, b) * self.size[a] * self.size[b]
+            self.norm2[a] = self.norm2[b] = self.norm2[a] + self.norm2[b] + 2.0 * dot
         self.version[a] += 1
         if self.size[a] < self.size[b]:
             a, b = b, a
@@ -484,6 +534,8 @@ class _Merger:
         self.size[a] += self.size[b]
         self.first[a] = min(self.first[a], self.first[b])
         self.last[a] = max(self.last[a], self.last[b])
+        if not self.track_vectors:
+            return True
         terms = np.concatenate([self.sums[a][0], self.sums[b][0]])
         values = np.concatenate([self.sums[a][1], self.sums[b][1]])
         merged, slot = np.unique(terms, return_inverse=True)

@@ -17,7 +17,8 @@ from digest.views import (
 
 
 def _dumps(data: Any) -> str:
-    return dump_json(data, indent=1)
+    # Compact: only then does json use its C encoder (5-10x faster on a 6,000-article digest).
+    return dump_json(data, indent=None)
 
 
 def article_record(article: Article) -> dict[str, Any]:

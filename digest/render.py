@@ -291,10 +291,16 @@ def render_pages(r: Renderer, md: MarkdownIt) -> dict[str, str]:
         description=f"Every day of {r.config.title}, newest first.",
         months=archive_months(view.days),
     )
+    story_keys: dict[str, int] = {}
     for slug, (article, story_model, story) in sorted(view.local_articles().items()):
         output = f"articles/{slug}/index.html"
+        # What an article page shows of its story, hashed once per story: keying every page on
+        # the whole story would hash a 40-article story 40 times over.
+        story_key = story_keys.get(story_model.id)
+        if story_key is None:
+            story_key = story_keys[story_model.id] = hash(story_model)
         pages[output] = r.memoized(
-            ("article", output, article, story_model),
+            ("article", output, article, story_model.id, story_key),
             lambda output=output, article=article, story=story: _article_page(
                 r, md, output, article, story
             ),
