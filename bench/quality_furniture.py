@@ -10,6 +10,7 @@ the build does. The body is scored against the gold article text with 4-gram wor
 body (its shingles less than half present): the cleaner threw away real text.
 
 Run: ``python bench/quality_furniture.py`` (data from ``$DIGEST_DATA`` or ``../shared/data/dev``).
+``--show-lost`` also prints every lost gold line with the rule of the cleaner that dropped it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 import lxml.html
 from lxml import etree
 
+from digest import clean
 from digest.clean import clean_article
 from digest.ingest import read_article
 
@@ -101,17 +103,83 @@ def prf(candidate: str, gold: str) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
-def lost_sentence(cleaned: str, gold: str, page: str) -> bool:
-    """A real gold line (>= 8 words) that the page had but the cleaned body no longer has."""
+def lost_lines(cleaned: str, gold: str, page: str) -> list[str]:
+    """The real gold lines (>= 8 words) that the page had but the cleaned body no longer has."""
     have, page_shingles = shingles(cleaned), shingles(page)
+    lost = []
     for line in gold.split("\n"):
         if len(tokens(line)) < REAL_SENTENCE_WORDS:
             continue
         line_shingles = shingles(line)
         in_page = len(line_shingles & page_shingles) >= 0.5 * len(line_shingles)
         if in_page and len(line_shingles & have) < 0.5 * len(line_shingles):
-            return True
-    return False
+            lost.append(line)
+    return lost
+
+
+def lost_sentence(cleaned: str, gold: str, page: str) -> bool:
+    """A real gold line (>= 8 words) that the page had but the cleaned body no longer has."""
+    return bool(lost_lines(cleaned, gold, page))
+
+
+def _line_rule(line: str) -> str | None:
+    """Which of the cleaner's per-line rules calls ``line`` furniture (diagnostics only)."""
+    s = line.strip()
+    checks = [
+        ("bare-url", lambda: clean._BARE_URL.match(s)),
+        ("embed-residue", lambda: clean.is_embed_residue(s)),
+        ("share-bar", lambda: clean._SHARE_BAR.match(s)),
+        ("promo/copyright", lambda: clean.is_promo(s)),
+        ("strong-teaser", lambda: clean._strong_teaser(s)),
+        ("pointer", lambda: clean._POINTER_START.match(s) and clean._word_count(s) <= 12),
+        ("glued-pointer", lambda: clean._GLUED_POINTER.match(s)),
+    ]
+    for name, check in checks:
+        if check():
+            return name
+    return None
+
+
+def drop_reasons(text: str) -> list[tuple[str, str | None]]:
+    """Each line the cleaner sees with the first rule that dropped it (None: kept). Mirrors
+    ``clean.furniture_mask`` step by step (diagnostics only)."""
+    lines = [clean.strip_embed_residue(line) for line in text.split("\n") if line.strip()]
+    reasons: list[str | None] = [_line_rule(line) for line in lines]
+    drop = [reason is not None for reason in reasons]
+    steps = [
+        ("embed-block", clean._mark_embed_blocks),
+        ("teaser-run", clean._mark_teaser_runs),
+        ("trailing-teaser", clean._mark_trailing_block),
+        ("repeat", clean._mark_repeats),
+        ("outside-main-block", clean._mark_outside_main_block),
+    ]
+    for name, step in steps:
+        step(lines, drop)
+        for index, dropped in enumerate(drop):
+            if dropped and reasons[index] is None:
+                reasons[index] = name
+    return list(zip(lines, reasons, strict=True))
+
+
+def explain_lost(page: Page, body: str, workdir: Path) -> None:
+    """Print each lost gold line and why: the rule that dropped the page lines holding it."""
+    lost = lost_lines(body, page.gold, page.page_text)
+    if not lost:
+        return
+    article = _read(page.page_text, workdir)
+    seen = drop_reasons(article.text) if article is not None else []
+    print(f"--- {page.id}: {len(lost)} lost")
+    for gold_line in lost:
+        gold_shingles = shingles(gold_line)
+        why = sorted(
+            {
+                reason or "kept?"
+                for line, reason in seen
+                if len(shingles(line) & gold_shingles) >= 0.3 * len(gold_shingles)
+                or (shingles(line) and shingles(line) <= gold_shingles)
+            }
+        )
+        print(f"  [{', '.join(why) or 'ingest'}] {gold_line[:160]}")
 
 
 @dataclass
@@ -132,16 +200,20 @@ def pages(folder: Path) -> Iterator[Page]:
             yield Page(entry["id"], visible_text(html), gold)
 
 
-def cleaned_body(page_text: str, workdir: Path) -> str:
-    """The body the real pipeline makes of a pasted page."""
+def _read(page_text: str, workdir: Path):  # noqa: ANN202 - an Article or None
     content = workdir / "content"
     content.mkdir(exist_ok=True)
     path = content / "page.txt"
     path.write_text(page_text, encoding="utf-8")
-    result = read_article(path, content, UTC)
-    if result.article is None:
+    return read_article(path, content, UTC).article
+
+
+def cleaned_body(page_text: str, workdir: Path) -> str:
+    """The body the real pipeline makes of a pasted page."""
+    article = _read(page_text, workdir)
+    if article is None:
         return ""
-    return clean_article(result.article).body
+    return clean_article(article).body
 
 
 def _mean(values: list[float]) -> float:
@@ -156,7 +228,7 @@ def _averages(rows: list[tuple[float, float, float]]) -> dict[str, float]:
     }
 
 
-def main() -> dict:
+def main(show_lost: bool = False) -> dict:
     folder = data_dir() / "extraction" / "scrapinghub_aeb"
     if not (folder / "index.jsonl").is_file():
         print(f"no data at {folder} (set DIGEST_DATA)", file=sys.stderr)
@@ -170,6 +242,8 @@ def main() -> dict:
             ours.append(prf(body, page.gold))
             base.append(prf(page.page_text, page.gold))
             lost += lost_sentence(body, page.gold, page.page_text)
+            if show_lost:
+                explain_lost(page, body, Path(tmp))
     count = len(ours)
     figures = {
         "pages": count,
@@ -188,4 +262,4 @@ def main() -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    main(show_lost="--show-lost" in sys.argv[1:])
