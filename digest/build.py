@@ -106,6 +106,7 @@ class Builder:
         self._written: dict[str, str] | None = None  # what this builder last wrote: path -> hash
         self._config_workers = 0
         self._caches: dict[str, JsonCache] = {}
+        self._stories: dict[str, Story] = {}  # the last build's stories, by id
         self._files: dict[str, _FileState] = {}
         self._files_scope = ""
         self._memo = render.PageMemo()  # rendered pages, reused when their inputs are unchanged
@@ -205,7 +206,7 @@ class Builder:
         mark = time.perf_counter()
         content = self.options.content_dir
         try:
-            paths = ingest.discover(content)
+            listed = ingest.discover_relative(content)
         except OSError as exc:
             raise BuildError(f"cannot read the content folder {content}: {exc}") from exc
         scope = f"tz={config.timezone}"
@@ -215,10 +216,9 @@ class Builder:
         known: dict[str, _FileState] = {}
         todo: list[tuple[str, Path, tuple[int, int], str]] = []
         warnings: list[str] = []
-        for path in paths:
-            rel = path.relative_to(content).as_posix()
+        for rel, path in listed:
             try:
-                st = path.stat()
+                st = os.stat(path)
                 stat = (st.st_mtime_ns, st.st_size)
                 previous = self._files.get(rel)
                 if previous is not None and previous.stat == stat:
@@ -235,7 +235,7 @@ class Builder:
             else:
                 todo.append((rel, path, stat, digest))
         if todo:
-            log.info("reading %d of %d files", len(todo), len(paths))
+            log.info("reading %d of %d files", len(todo), len(listed))
         results = self._map(
             _ingest_and_clean,
             [(path, content, config.timezone) for _, path, _, _ in todo],
@@ -287,15 +287,19 @@ class Builder:
         for group, key in zip(grouped, keys, strict=True):
             title, summary = summary_from_json(cache.get(key))
             story_day = _story_day(group, config)
-            stories.append(
-                Story(
-                    id=_story_id(group),
-                    articles=tuple(group),
-                    title=title,
-                    summary=summary,
-                    day=story_day,
-                )
+            story = Story(
+                id=_story_id(group),
+                articles=tuple(group),
+                title=title,
+                summary=summary,
+                day=story_day,
             )
+            # Hand later stages the very object of the previous build when nothing in the story
+            # changed: their memos then recognise it by identity instead of comparing it.
+            previous = self._stories.get(story.id)
+            if previous is not None and _same_story(previous, story):
+                story = previous
+            stories.append(story)
             if story_day is None:
                 for article in group:
                     warnings.append(
@@ -303,6 +307,7 @@ class Builder:
                         "article or its story; it is listed under 'Undated'"
                     )
         cache.finish()
+        self._stories = {story.id: story for story in stories}
         timings["summarize"] = time.perf_counter() - mark
         return stories, warnings, len(todo)
 
@@ -404,6 +409,14 @@ def _article_order(article: Article) -> tuple[int, float, str]:
 def _story_day(articles: Sequence[Article], config: Config) -> date | None:
     dated = [a.published for a in articles if a.published is not None]
     return min(dated).astimezone(config.tz).date() if dated else None
+
+
+def _same_story(old: Story, new: Story) -> bool:
+    return (
+        len(old.articles) == len(new.articles)
+        and all(a is b for a, b in zip(old.articles, new.articles, strict=True))
+        and (old.title, old.summary, old.day) == (new.title, new.summary, new.day)
+    )
 
 
 def _story_id(articles: Sequence[Article]) -> str:

@@ -46,13 +46,31 @@ def story_record(view: StoryView, articles: tuple[Article, ...]) -> dict[str, An
     }
 
 
-def digest_json(site: SiteView) -> str:
+# id(story view) -> (the view, its record): story views are reused for unchanged stories, and
+# so are their records. The entry holds the view, so its id cannot be reused meanwhile.
+RecordMemo = dict[int, tuple[StoryView, dict[str, Any]]]
+
+
+def digest_json(site: SiteView, memo: RecordMemo | None = None) -> str:
+    """``memo`` (a long-lived renderer's, one per config) reuses unchanged stories' records."""
+    records = []
+    live: RecordMemo = {}
+    for story, view in site.stories_with_models():
+        hit = memo.get(id(view)) if memo is not None else None
+        record = (
+            hit[1] if hit is not None and hit[0] is view else story_record(view, story.articles)
+        )
+        live[id(view)] = (view, record)
+        records.append(record)
+    if memo is not None:
+        memo.clear()
+        memo.update(live)
     generated = site.site.generated
     return _dumps(
         {
             "title": site.config.title,
             "generated": aware(generated).isoformat() if generated else None,
-            "stories": [story_record(v, s.articles) for s, v in site.stories_with_models()],
+            "stories": records,
         }
     )
 

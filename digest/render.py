@@ -36,13 +36,14 @@ from markupsafe import Markup
 import digest
 from digest.config import Config
 from digest.feeds import render_feeds
-from digest.jsondata import digest_json, search_json
+from digest.jsondata import RecordMemo, digest_json, search_json
 from digest.model import Article, Site
 from digest.views import (
     DayView,
     SiteView,
     StoryView,
     Urls,
+    ViewMemo,
     article_link,
     clean_text,
     long_date,
@@ -143,32 +144,44 @@ def static_files(template_dirs: Sequence[Path]) -> dict[str, bytes]:
 class PageMemo:
     """Rendered pages kept between builds of one process (``digest serve``), by their inputs.
 
-    Only pages used by the latest build are kept. The owner clears it when templates or config
+    A page is reused when each of its inputs is the very object of the previous build (the
+    builder hands unchanged articles and stories on as the same objects) or equal to it. Only
+    pages used by the latest build are kept. The owner clears it when templates or config
     change, since those shape every page.
     """
 
     def __init__(self) -> None:
-        self.previous: dict[Any, str] = {}
-        self.current: dict[Any, str] = {}
+        self.previous: dict[Any, tuple[tuple[Any, ...], str]] = {}
+        self.current: dict[Any, tuple[tuple[Any, ...], str]] = {}
+        self.views: ViewMemo = {}  # story views, reused for unchanged stories
+        self.records: RecordMemo = {}  # digest.json story records, by story view
+        self.environment: jinja2.Environment | None = None  # templates compiled once
         self.hits = 0
+        self.last_hits = 0
 
-    def lookup(self, key: Any) -> str | None:
-        page = self.current.get(key)
-        if page is None:
-            page = self.previous.get(key)
-            if page is not None:
-                self.current[key] = page
-                self.hits += 1
-        return page
+    def lookup(self, key: Any, inputs: tuple[Any, ...]) -> str | None:
+        entry = self.current.get(key) or self.previous.get(key)
+        if entry is None or len(entry[0]) != len(inputs):
+            return None
+        if not all(a is b or a == b for a, b in zip(entry[0], inputs, strict=True)):
+            return None
+        self.current[key] = entry
+        self.hits += 1
+        return entry[1]
 
-    def store(self, key: Any, page: str) -> None:
-        self.current[key] = page
+    def store(self, key: Any, inputs: tuple[Any, ...], page: str) -> None:
+        self.current[key] = (inputs, page)
 
     def rotate(self) -> None:
-        self.previous, self.current, self.hits = self.current, {}, 0
+        """End a build: its pages become the previous build's; ``last_hits`` counts reuses."""
+        self.previous, self.current = self.current, {}
+        self.last_hits, self.hits = self.hits, 0
 
     def clear(self) -> None:
         self.previous, self.current, self.hits = {}, {}, 0
+        self.views.clear()
+        self.records.clear()
+        self.environment = None
 
 
 @dataclass
@@ -224,21 +237,19 @@ class Renderer:
         )
         return page
 
-    def memoized(self, key: Any, make: Callable[[], str]) -> str:
-        """``make()``, or the page it made for the same ``key`` in the previous build.
+    def memoized(self, key: Any, inputs: tuple[Any, ...], make: Callable[[], str]) -> str:
+        """``make()``, or the page it made for ``key`` in the previous build from the same inputs.
 
-        Keys are made of frozen model values (Article, Story, Day), which the builder reuses
-        unchanged between builds, so hashing them is cheap; the site's shape is added for
-        templates that glance at ``site``.
+        The site's shape is added to the inputs for templates that glance at ``site``.
         """
         if self.memo is None:
             return make()
-        shape = (len(self.view.days), len(self.view.undated), self.view.days[:1])
-        full_key = (key, shape)
-        page = self.memo.lookup(full_key)
+        days = self.view.site.days
+        inputs = (len(days), len(self.view.undated), days[0].day if days else None, *inputs)
+        page = self.memo.lookup(key, inputs)
         if page is None:
             page = make()
-            self.memo.store(full_key, page)
+            self.memo.store(key, inputs, page)
         return page
 
 
@@ -265,7 +276,8 @@ def render_pages(r: Renderer, md: MarkdownIt) -> dict[str, str]:
     for day_model, day in zip(view.site.days, view.days, strict=True):
         output = day.path + "index.html"
         pages[output] = r.memoized(
-            ("day", output, day_model),
+            ("day", output),
+            (day_model.previous, day_model.next, *day_model.stories),
             lambda output=output, day=day: r.page(
                 "day.html",
                 output,
@@ -291,16 +303,11 @@ def render_pages(r: Renderer, md: MarkdownIt) -> dict[str, str]:
         description=f"Every day of {r.config.title}, newest first.",
         months=archive_months(view.days),
     )
-    story_keys: dict[str, int] = {}
-    for slug, (article, story_model, story) in sorted(view.local_articles().items()):
+    for slug, (article, story_model, story) in sorted(view.local_articles.items()):
         output = f"articles/{slug}/index.html"
-        # What an article page shows of its story, hashed once per story: keying every page on
-        # the whole story would hash a 40-article story 40 times over.
-        story_key = story_keys.get(story_model.id)
-        if story_key is None:
-            story_key = story_keys[story_model.id] = hash(story_model)
         pages[output] = r.memoized(
-            ("article", output, article, story_model.id, story_key),
+            ("article", output),
+            (article, story_model),
             lambda output=output, article=article, story=story: _article_page(
                 r, md, output, article, story
             ),
@@ -350,7 +357,7 @@ def render_discovery(r: Renderer) -> dict[str, str]:
     entries += [(d.path, d.updated.date().isoformat() if d.updated else None) for d in view.days]
     if view.undated:
         entries.append(("undated/", None))
-    entries += [(f"articles/{slug}/", None) for slug in sorted(view.local_articles())]
+    entries += [(f"articles/{slug}/", None) for slug in sorted(view.local_articles)]
     sitemap = [{"loc": urls(path, absolute=True), "lastmod": lastmod} for path, lastmod in entries]
     return {
         "sitemap.xml": r.render("sitemap.xml", "sitemap.xml", urls_list=sitemap),
@@ -368,13 +375,19 @@ def render_site(
 
     ``memo`` (kept by a long-lived builder) lets unchanged pages skip Jinja on a rebuild.
     """
-    view = SiteView.build(site, config)
-    renderer = Renderer(make_environment(template_dirs), view, memo)
+    view = SiteView.build(site, config, memo.views if memo is not None else None)
+    if memo is None:
+        env = make_environment(template_dirs)
+    else:
+        if memo.environment is None:
+            memo.environment = make_environment(template_dirs)
+        env = memo.environment
+    renderer = Renderer(env, view, memo)
     text: dict[str, str] = {}
     text.update(render_pages(renderer, make_markdown()))
     text.update(render_feeds(renderer))
     text.update(render_discovery(renderer))
-    text["digest.json"] = digest_json(view)
+    text["digest.json"] = digest_json(view, memo.records if memo is not None else None)
     text["search.json"] = search_json(view)
     text[".nojekyll"] = ""
     if config.cname:

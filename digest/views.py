@@ -6,6 +6,7 @@ characters, URLs that are not absolute http(s) never become links.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -295,7 +296,25 @@ def newest_time(stories: Iterable[Story]) -> datetime | None:
     return max(times, default=None)
 
 
-def day_view(day: Day, config: Config) -> DayView:
+# id(story) -> (story, its day, its view): kept by a long-lived renderer between builds. The entry
+# holds the story itself, so its id cannot be reused by another object while the entry lives.
+ViewMemo = dict[int, tuple[Story, "date | None", "StoryView"]]
+
+
+def memo_story_view(
+    story: Story, day: date | None, config: Config, memo: ViewMemo | None
+) -> StoryView:
+    if memo is None:
+        return story_view(story, day, config)
+    hit = memo.get(id(story))
+    if hit is not None and hit[0] is story and hit[1] == day:
+        return hit[2]
+    view = story_view(story, day, config)
+    memo[id(story)] = (story, day, view)
+    return view
+
+
+def day_view(day: Day, config: Config, memo: ViewMemo | None = None) -> DayView:
     def neighbour(other: date | None) -> tuple[str, str] | None:
         return (day_path(other), long_date(other)) if other else None
 
@@ -303,7 +322,7 @@ def day_view(day: Day, config: Config) -> DayView:
         day=day.day,
         label=long_date(day.day),
         path=day_path(day.day),
-        stories=tuple(story_view(s, day.day, config) for s in day.stories),
+        stories=tuple(memo_story_view(s, day.day, config, memo) for s in day.stories),
         previous=neighbour(day.previous),
         next=neighbour(day.next),
         updated=newest_time(day.stories),
@@ -320,9 +339,17 @@ class SiteView:
     undated: tuple[StoryView, ...]
 
     @classmethod
-    def build(cls, site: Site, config: Config) -> SiteView:
-        days = tuple(day_view(d, config) for d in site.days)
-        undated = tuple(story_view(s, None, config) for s in site.undated)
+    def build(cls, site: Site, config: Config, memo: ViewMemo | None = None) -> SiteView:
+        """Views of every day and story; ``memo`` reuses those of unchanged stories.
+
+        The memo must belong to one config (its owner clears it when the config changes).
+        """
+        days = tuple(day_view(d, config, memo) for d in site.days)
+        undated = tuple(memo_story_view(s, None, config, memo) for s in site.undated)
+        if memo is not None:  # forget stories that are gone, so the memo never outgrows the site
+            live = {id(s) for d in site.days for s in d.stories} | {id(s) for s in site.undated}
+            for key in [k for k in memo if k not in live]:
+                del memo[key]
         return cls(site, config, days, undated)
 
     def stories_with_models(self) -> Iterable[tuple[Story, StoryView]]:
@@ -330,6 +357,7 @@ class SiteView:
             yield from zip(day.stories, view.stories, strict=True)
         yield from zip(self.site.undated, self.undated, strict=True)
 
+    @functools.cached_property
     def local_articles(self) -> dict[str, tuple[Article, Story, StoryView]]:
         """slug -> (article, its story, the story's view) for every article with a local page."""
         pages: dict[str, tuple[Article, Story, StoryView]] = {}

@@ -421,3 +421,33 @@ def test_search_index() -> None:
     assert entry["page"] == "2025/07/03/#budget"
     assert "Lawmakers approved" in entry["summary"]
     assert data["stories"][-1]["page"] == "undated/#undated-note"
+
+
+# --- reuse between builds of one process ------------------------------------------------------
+
+
+def test_page_memo_reuses_unchanged_pages_and_redoes_changed_ones() -> None:
+    from digest.render import PageMemo
+
+    memo = PageMemo()
+    config = Config(timezone="Australia/Sydney")
+    site = make_site()
+    first = render_site(site, config, [default_theme_dir()], memo)
+    assert memo.last_hits == 0
+    # A new build: the storm story gets a new headline; every other story is the same object.
+    old_day = site.days[0]
+    storm = old_day.stories[1].replace(title="Storm reaches the capital")
+    days = (Day(old_day.day, (old_day.stories[0], storm), previous=old_day.previous),) + site.days[
+        1:
+    ]
+    second = render_site(
+        site.__class__(days, site.undated, site.generated), config, [default_theme_dir()], memo
+    )
+    assert memo.last_hits > 0, "unchanged pages came from the memo"
+    assert "Storm reaches the capital" in text(second, "2025/07/03/index.html")
+    assert "Storm reaches the capital" in text(second, "digest.json")
+    assert second["2025/07/02/index.html"] == first["2025/07/02/index.html"]
+    fresh = render_site(
+        site.__class__(days, site.undated, site.generated), config, [default_theme_dir()]
+    )
+    assert second == fresh, "a memoized build writes the same bytes as a fresh one"
