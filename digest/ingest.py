@@ -219,7 +219,12 @@ def _limit_size(text: str, warn: Any) -> str:
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 
 
-class _FrontMatterLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it: parsing front matter in pure Python cost more
+# than the rest of reading a Markdown article.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _FrontMatterLoader(_SafeLoader):  # type: ignore[misc,valid-type]
     """SafeLoader that leaves timestamps as strings: an impossible date such as 2025-02-30 must
     cost only the date, not the whole front matter (SafeLoader would raise while constructing)."""
 
