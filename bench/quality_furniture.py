@@ -141,23 +141,19 @@ def _line_rule(line: str) -> str | None:
 
 
 def drop_reasons(text: str) -> list[tuple[str, str | None]]:
-    """Each line the cleaner sees with the first rule that dropped it (None: kept). Mirrors
-    ``clean.furniture_mask`` step by step (diagnostics only)."""
+    """Each line the cleaner sees with the rule that dropped it (None: kept), traced through
+    ``clean.furniture_mask`` (diagnostics only)."""
     lines = [clean.strip_embed_residue(line) for line in text.split("\n") if line.strip()]
-    reasons: list[str | None] = [_line_rule(line) for line in lines]
-    drop = [reason is not None for reason in reasons]
-    steps = [
-        ("embed-block", clean._mark_embed_blocks),
-        ("teaser-run", clean._mark_teaser_runs),
-        ("trailing-teaser", clean._mark_trailing_block),
-        ("repeat", clean._mark_repeats),
-        ("outside-main-block", clean._mark_outside_main_block),
-    ]
-    for name, step in steps:
-        step(lines, drop)
+    reasons: list[str | None] = [None] * len(lines)
+
+    def trace(name: str, drop: list[bool]) -> None:
         for index, dropped in enumerate(drop):
-            if dropped and reasons[index] is None:
-                reasons[index] = name
+            if not dropped:
+                reasons[index] = None
+            elif reasons[index] is None:
+                reasons[index] = _line_rule(lines[index]) if name == "line-rule" else name
+
+    clean.furniture_mask(lines, find_block=True, trace=trace)
     return list(zip(lines, reasons, strict=True))
 
 

@@ -109,15 +109,21 @@ _RESIDUE_TOKENS = re.compile(
 )
 
 
+_CREDIT_END = re.compile(r"\s+(?:by|via|h/t)\s+@\w{1,15}\s*$", re.IGNORECASE)
+_CUT_END = re.compile(r"(?:\.\.\.|\u2026|\s[-\u2013\u2014|])\s*$")
+
+
 def strip_embed_residue(line: str) -> str:
-    """A quoted post's own words with the embed's links and signature taken off, when what is
-    left is a real sentence (no hashtags); otherwise the line unchanged (it goes as residue)."""
+    """A quoted post's own words with the embed's links, credit and signature taken off, when
+    what is left reads as the post's text: eight words or more, no hashtags, not cut short
+    ("...") nor a headline in front of its link ("Headline - link"); otherwise the line
+    unchanged (it goes as residue). Posts often end without a full stop: no need for one."""
     if not _EMBED_RESIDUE.search(line):
         return line
-    rest = _RESIDUE_TOKENS.sub("", line).strip()
+    rest = _CREDIT_END.sub("", _RESIDUE_TOKENS.sub("", line)).strip()
     if (
         _word_count(rest) >= 8
-        and _SENTENCE_END.search(rest)
+        and not _CUT_END.search(rest)
         and not _HASHTAG.search(rest)
         and not _EMBED_RESIDUE.search(rest)
     ):
@@ -168,15 +174,31 @@ def is_furniture_line(line: str) -> bool:
 # --------------------------------------------------------------------------- one article
 
 
-def furniture_mask(lines: Sequence[str], *, find_block: bool) -> list[bool]:
-    """For each line, True when it is page furniture. ``lines`` are plain text, one per line."""
+def furniture_mask(
+    lines: Sequence[str],
+    *,
+    find_block: bool,
+    trace: Callable[[str, list[bool]], None] | None = None,
+) -> list[bool]:
+    """For each line, True when it is page furniture. ``lines`` are plain text, one per line.
+    ``trace`` (diagnostics) sees the mask after each step, by the step's name."""
     drop = [is_furniture_line(line) for line in lines]
-    _mark_embed_blocks(lines, drop)
-    _mark_teaser_runs(lines, drop)
-    _mark_trailing_block(lines, drop)
-    _mark_repeats(lines, drop)
+    steps: list[tuple[str, Callable[[Sequence[str], list[bool]], object]]] = [
+        ("line-rule", lambda _lines, _drop: None),
+        ("embed-block", _mark_embed_blocks),
+        ("teaser-run", _mark_teaser_runs),
+        ("trailing-teaser", _mark_trailing_block),
+    ]
+    repeats: list[int] = []
+    steps.append(("repeat", lambda lines_, drop_: repeats.extend(_mark_repeats(lines_, drop_))))
     if find_block:
-        _mark_outside_main_block(lines, drop)
+        steps.append(
+            ("outside-main-block", lambda l_, d_: _mark_outside_main_block(l_, d_, repeats))
+        )
+    for name, step in steps:
+        step(lines, drop)
+        if trace is not None:
+            trace(name, drop)
     return drop
 
 
@@ -214,20 +236,27 @@ def _mark_trailing_block(lines: Sequence[str], drop: list[bool]) -> None:
         drop[index] = True
 
 
-def _mark_repeats(lines: Sequence[str], drop: list[bool]) -> None:
+def _mark_repeats(lines: Sequence[str], drop: list[bool]) -> list[int]:
+    """A line that repeats an earlier line goes; returns the lines it dropped."""
     seen: set[str] = set()
+    marked = []
     for index, line in enumerate(lines):
         key = normalize(line).lower()
         if not key:
             continue
-        if key in seen:
+        if key in seen and not drop[index]:
             drop[index] = True
+            marked.append(index)
         seen.add(key)
+    return marked
 
 
 # ---- main-text block finder (plain-text pages)
 
 _LINKISH = re.compile(r"[|\u00bb\u203a>]|https?://|\bwww\.")
+
+
+_RUNNING_TEXT = 10.0  # a line score this high is a sentence of ten words or more
 
 
 def _line_score(line: str) -> float:
@@ -246,7 +275,9 @@ def _line_score(line: str) -> float:
     return -2.0 - min(count, 8) / 2
 
 
-def _mark_outside_main_block(lines: Sequence[str], drop: list[bool]) -> None:
+def _mark_outside_main_block(
+    lines: Sequence[str], drop: list[bool], repeats: Sequence[int] = ()
+) -> None:
     """Keep the densest contiguous run of content lines (a maximum-sum segment over line scores,
     furniture already marked counting as chrome); lines outside it are the page around the
     article. Short lines inside it (subheadings, captions) stay."""
@@ -262,12 +293,43 @@ def _mark_outside_main_block(lines: Sequence[str], drop: list[bool]) -> None:
     if best_sum < 30:  # too little running text to tell article from page: leave it be
         return
     start, end = _widen_block(lines, drop, *best)
+    if end < len(lines) and _closes_story(lines[end - 1], lines[end]):
+        drop[end] = False
+        end += 1
     for index in range(len(lines)):
         if not start <= index < end:
             drop[index] = True
+    _keep_only_copy(lines, drop, repeats, start, end)
+
+
+def _keep_only_copy(
+    lines: Sequence[str], drop: list[bool], repeats: Sequence[int], start: int, end: int
+) -> None:
+    """A sentence of the block dropped as a repeat of a line outside the block (a standfirst
+    above the article, repeated in it) is the article's only copy of it: it stays."""
+    kept = {normalize(lines[i]).lower() for i in range(start, end) if not drop[i]}
+    for index in repeats:
+        key = normalize(lines[index]).lower()
+        if start <= index < end and key not in kept and _line_score(lines[index]) > 0:
+            drop[index] = False
+            kept.add(key)
 
 
 _EDGE_MIN_WORDS = 6
+
+
+def _closes_story(last: str, line: str) -> bool:
+    """A rights line right under the article's last paragraph closes the story ("(c) 2019 The
+    Associated Press. All rights reserved. This material may not be published..."): it is the
+    story's own credit. The site's copyright down in the footer, after menus, is not."""
+    return (
+        _line_score(last) >= _RUNNING_TEXT
+        and bool(_COPYRIGHT.search(line))
+        and _word_count(line) <= 30
+        and not _PROMO_VOICE.search(line)
+        and not is_embed_residue(line)
+        and not _BARE_URL.match(line)
+    )
 
 
 def _widen_block(lines: Sequence[str], drop: list[bool], start: int, end: int) -> tuple[int, int]:
@@ -462,8 +524,10 @@ def remove_recurring_lines(articles: Sequence[Article]) -> list[Article]:
             continue
         group = [articles[p] for p in positions]
         previous = _GROUP_MEMO.get(key)
-        if previous is not None and len(previous[0]) == len(group) and all(
-            a is b for a, b in zip(previous[0], group, strict=True)
+        if (
+            previous is not None
+            and len(previous[0]) == len(group)
+            and all(a is b for a, b in zip(previous[0], group, strict=True))
         ):
             cleaned = previous[1]
         else:

@@ -346,3 +346,81 @@ def test_wire_copies_next_to_distinct_stories_still_lose_only_furniture() -> Non
         assert article.text.split("\n") == wire  # the promo goes, the wire text stays
     for article, original in zip(out[3:], stories(3), strict=True):
         assert article.text.split("\n") == original
+
+
+# --------------------------------------------------------------------------- real text kept
+
+STANDFIRST = "The plan had been delayed twice since the spring because of a dispute over taxes."
+
+
+def test_a_standfirst_repeated_in_the_article_keeps_its_copy_there() -> None:
+    page = [
+        "Home",
+        "Council approves budget",
+        STANDFIRST,
+        "Jane Doe",
+        "News reporter",
+        "Image:",
+        "Share this article",
+        "Why you can trust us",
+        *STORY[:2],
+        STANDFIRST,  # dropped as a repeat while its first copy sat outside the article
+        *STORY[2:],
+        "More from Example News",
+    ]
+    lines = clean_article(make("\n".join(page))).text.split("\n")
+    assert lines == [*STORY[:2], STANDFIRST, *STORY[2:]]
+
+
+def test_a_quoted_post_without_a_full_stop_keeps_its_words() -> None:
+    post = "I urge all residents of the city to use the new masks whenever needed"
+    embed = [
+        f"{post} pic.twitter.com/MYwRz9euaq",
+        "\u2014 Ana Ruiz (@anaruiz) November 1, 2019",
+    ]
+    credited = "The new budget delivers forty bus routes for the city https://t.co/y5W by @anaruiz"
+    text = "\n".join([*STORY[:2], *embed, credited, *STORY[2:]])
+    lines = clean_article(make(text)).text.split("\n")
+    assert lines == [
+        *STORY[:2],
+        post,
+        "The new budget delivers forty bus routes for the city",
+        *STORY[2:],
+    ]
+
+
+@pytest.mark.parametrize(
+    "feed_item",
+    [
+        "Council approves the new budget after a long and heated debate - https://t.co/8FIN",
+        "Get your news featured on the front page of our website today\u2026 https://t.co/aif5",
+        "Council approves #Budget after a long and heated debate on Monday https://t.co/k322",
+    ],
+)
+def test_posts_cut_short_or_tagged_still_go(feed_item: str) -> None:
+    text = "\n".join([*STORY[:2], feed_item, *STORY[2:]])
+    assert clean_article(make(text)).text.split("\n") == STORY
+
+
+AP_RIGHTS = (
+    "\u00a9 2019 Associated Press. All Rights Reserved. This material may not be published, "
+    "broadcast, rewritten, or redistributed."
+)
+
+
+def test_a_rights_line_closing_the_story_stays_the_footer_copyright_goes() -> None:
+    page = [
+        "Home",
+        "World",
+        "Council approves budget",
+        *STORY,
+        AP_RIGHTS,
+        "Comments",
+        "You must log in to post a comment.",
+        "Contact",
+        "Careers",
+        "\u00a92019 Example Broadcasting Inc. All Rights Reserved.",
+        "Privacy Policy",
+    ]
+    lines = clean_article(make("\n".join(page))).text.split("\n")
+    assert lines == [*STORY, AP_RIGHTS]
