@@ -1,6 +1,6 @@
 """A profile of the cold build on the synthetic stream, kept with the speed figures.
 
-    python bench/profile.py [-n 6000] [--out docs/profile-cold-build.txt]
+    python bench/profile_build.py [-n 6000] [--out docs/profile-cold-build.txt]
 
 Runs a cold build (no cache, empty output) of the stream of ``bench/generate.py`` under
 pyinstrument in a fresh process. pyinstrument samples one process only, so by default the build
@@ -58,7 +58,7 @@ def profile(n: int, out: Path, work: Path, cli: bool) -> None:
     how = "python -m digest build (process pool)" if cli else "Builder(options, workers=1).build()"
     header = [
         f"# cold build of {n} generated articles, {how}",
-        f"# python bench/profile.py -n {n}{' --cli' if cli else ''}  ->  {shown}",
+        f"# python bench/profile_build.py -n {n}{' --cli' if cli else ''}  ->  {shown}",
         *("# " + x for x in log),
         "",
     ]
