@@ -57,12 +57,27 @@ _PROMO_WORDS = re.compile(
 )
 # ...but only when it also speaks to the reader in the imperative or the site speaks of itself
 # ("you" alone is not enough: articles address readers all the time).
-_PROMO_VOICE = re.compile(
+_IMPERATIVE = (
     r"^(?:get|sign|subscribe|join|follow|like|click|tap|download|publish|share|register|stay"
     r"|never miss|don'?t miss|submit|enter|receive|support|become|try|accept|continue|read|watch"
-    r"|listen|learn more|find out more)\b|\bwe use\b|\byour inbox\b|\bby (?:continuing|using)\b"
+    r"|listen|learn more|find out more)\b"
+)
+_SITE_VOICE = (
+    r"\bwe use\b|\byour inbox\b|\bby (?:continuing|using)\b"
     r"|\bour (?:\w+ )?(?:newsletters?|app|site|website|email|emails|journalism|reporting|"
-    r"subscribers?|members?|cookie|privacy|terms|partners|sponsors?|daily|weekly)\b",
+    r"subscribers?|members?|cookie|privacy|terms|partners|sponsors?|daily|weekly)\b"
+)
+_PROMO_VOICE = re.compile(f"{_IMPERATIVE}|{_SITE_VOICE}", re.IGNORECASE)
+_SITE_VOICE_RE = re.compile(_SITE_VOICE, re.IGNORECASE)
+# "Sign up"/"subscribe" alone: a promo when it is for what the site sends or sells; "Sign up for
+# a Hulu ad-free account" or "Register for the marathon by Friday" is the article's own advice.
+_SIGNUP_WORD = re.compile(
+    r"^(?:sign ?up|subscribe|subscription|register|sign in|log in)$", re.IGNORECASE
+)
+_SITE_OFFER = re.compile(
+    r"\b(?:newsletters?|(?:daily|weekly|morning|evening|free) e-?mails?|inbox|updates|news"
+    r"|alerts|notifications|channel|podcasts?|magazine|edition|our|us|here|now|today"
+    r"|stay (?:smart|informed|up to date|connected|tuned))\b",
     re.IGNORECASE,
 )
 _PROMO_MAX_WORDS = 40
@@ -95,7 +110,14 @@ def is_promo(line: str) -> bool:
     if not _PROMO_WORDS.search(line) or _QUOTE_START.match(line):
         return False
     count = _word_count(line)
-    return count <= 6 or bool(_PROMO_VOICE.search(line)) and count <= _PROMO_MAX_WORDS
+    if count <= 6:
+        return True
+    if count > _PROMO_MAX_WORDS or not _PROMO_VOICE.search(line):
+        return False
+    signup_only = all(_SIGNUP_WORD.match(w) for w in _PROMO_WORDS.findall(line))
+    if signup_only and not _SITE_VOICE_RE.search(line):
+        return bool(_SITE_OFFER.search(line))
+    return True
 
 
 def is_embed_residue(line: str) -> bool:

@@ -424,3 +424,30 @@ def test_a_rights_line_closing_the_story_stays_the_footer_copyright_goes() -> No
     ]
     lines = clean_article(make("\n".join(page))).text.split("\n")
     assert lines == [*STORY, AP_RIGHTS]
+
+
+@pytest.mark.parametrize(
+    "advice",
+    [
+        "Sign up for a streaming account with no adverts for $11.99 a month",
+        "Sign up for the family bundle using the same email as your streaming account",
+        "Register for the city marathon at the town hall before the end of the month.",
+    ],
+)
+def test_sign_up_advice_in_the_article_stays(advice: str) -> None:
+    text = "\n".join([*STORY[:2], advice, *STORY[2:]])
+    assert clean_article(make(text)).text.split("\n") == [*STORY[:2], advice, *STORY[2:]]
+
+
+@pytest.mark.parametrize(
+    "promo",
+    [
+        "Sign up to get Example News's exclusive scoops and entertainment news",
+        "Subscribe to the Example YouTube Channel for all of the latest videos, reviews, and more!",
+        "Enter your email address to subscribe and receive notifications of new posts by email.",
+        "Subscribe to Example Weekly and stay smart with more of your favourite writers.",
+    ],
+)
+def test_sign_up_for_what_the_site_sends_still_goes(promo: str) -> None:
+    text = "\n".join([*STORY[:2], promo, *STORY[2:]])
+    assert clean_article(make(text)).text.split("\n") == STORY
