@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import time
@@ -22,7 +23,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from digest import clean, cluster, ingest, render, summarize
+# The heavy stages (sumy and NLTK, numpy and scipy, Jinja) are imported where they are used: a
+# build with nothing to do, and `digest --help`, must not pay seconds of imports.
+from digest import __version__, ingest
 from digest.cache import (
     CACHE_DIR_NAME,
     JsonCache,
@@ -34,6 +37,7 @@ from digest.cache import (
 from digest.config import Config, load_config
 from digest.model import Article, Day, Site, Story
 from digest.output import UnsafeOutput, check_output_dir, write_site
+from digest.theme import default_theme_dir as _theme_dir
 
 log = logging.getLogger("digest")
 
@@ -66,7 +70,7 @@ class BuildOptions:
 
 @dataclass
 class BuildReport:
-    site: Site
+    site: Site | None  # None when nothing changed since the last build and nothing was built
     config: Config
     warnings: list[str] = field(default_factory=list)
     articles: int = 0
@@ -109,7 +113,7 @@ class Builder:
         self._stories: dict[str, Story] = {}  # the last build's stories, by id
         self._files: dict[str, _FileState] = {}
         self._files_scope = ""
-        self._memo = render.PageMemo()  # rendered pages, reused when their inputs are unchanged
+        self._memo: Any = None  # render.PageMemo: pages reused when their inputs are unchanged
         self._memo_scope: object = None
         self._last: tuple[Config, list[Story], list[str]] | None = None
 
@@ -130,24 +134,32 @@ class Builder:
             raise BuildError(str(exc)) from exc
 
         report_warnings = list(config_warnings)
+        template_dirs = [d for d in (opts.templates_dir, _theme_dir()) if d.is_dir()]
+        listing = self._list_content()
+        inputs = _inputs_digest(config, template_dirs, listing)
+        if self._last is None:
+            unchanged = self._unchanged_since_last_build(inputs, config, started)
+            if unchanged is not None:
+                return unchanged
         if render_only and self._last is not None and self._last[0] == config:
             _, stories, story_warnings = self._last
             files_read = summarized = 0
             article_count = sum(len(s.articles) for s in stories)
             report_warnings += story_warnings
         else:
-            articles, file_warnings, files_read = self._read_articles(config, timings)
+            articles, file_warnings, files_read = self._read_articles(config, listing, timings)
             stories, story_warnings, summarized = self._make_stories(articles, config, timings)
             self._last = (config, stories, file_warnings + story_warnings)
             article_count = len(articles)
             report_warnings += file_warnings + story_warnings
 
+        from digest import render  # Jinja and Markdown: only when something is rendered
+
         mark = time.perf_counter()
         site = assemble_site(stories, config)
-        template_dirs = [d for d in (opts.templates_dir, render.default_theme_dir()) if d.is_dir()]
         memo_scope = (config, _theme_fingerprint(template_dirs))
-        if memo_scope != self._memo_scope:
-            self._memo.clear()
+        if self._memo is None or memo_scope != self._memo_scope:
+            self._memo = render.PageMemo()
             self._memo_scope = memo_scope
         try:
             files = render.render_site(site, config, template_dirs, self._memo)
@@ -165,7 +177,7 @@ class Builder:
         self._written = result.hashes
         written, unchanged = result.written, result.unchanged
         timings["write"] = time.perf_counter() - mark
-        return BuildReport(
+        report = BuildReport(
             site=site,
             config=config,
             warnings=report_warnings,
@@ -179,6 +191,68 @@ class Builder:
             seconds=time.perf_counter() - started,
             timings=timings,
         )
+        self._save_manifest(inputs, report)
+        return report
+
+    # -- nothing changed? ------------------------------------------------------------------------
+
+    def _manifest_path(self) -> Path:
+        return self.options.site_dir / CACHE_DIR_NAME / "manifest.json"
+
+    def _unchanged_since_last_build(
+        self, inputs: str, config: Config, started: float
+    ) -> BuildReport | None:
+        """The last build's report when neither its inputs nor its output changed since, else None.
+
+        Inputs are the digest version, the config, every theme file and every content file (by
+        path, mtime and size); the output is every file the last build left, by size and mtime.
+        Then building again would write the same bytes: a no-op rebuild costs a listing.
+        """
+        if not self.options.use_cache:
+            return None
+        try:
+            manifest = json.loads(self._manifest_path().read_text(encoding="utf-8"))
+            if manifest.get("inputs") != inputs:
+                return None
+            outputs: dict[str, list[int]] = manifest["outputs"]
+            if _output_stats(self.options.output_dir) != {k: tuple(v) for k, v in outputs.items()}:
+                return None
+            report = manifest["report"]
+            return BuildReport(
+                site=None,
+                config=config,
+                warnings=list(report["warnings"]),
+                articles=report["articles"],
+                stories=report["stories"],
+                days=report["days"],
+                unchanged=len(outputs),
+                seconds=time.perf_counter() - started,
+                timings={"check": time.perf_counter() - started},
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # no manifest, or not one we can trust: build
+
+    def _save_manifest(self, inputs: str, report: BuildReport) -> None:
+        if not self.options.use_cache:
+            return
+        manifest = {
+            "inputs": inputs,
+            "outputs": {k: list(v) for k, v in _output_stats(self.options.output_dir).items()},
+            "report": {
+                "warnings": report.warnings,
+                "articles": report.articles,
+                "stories": report.stories,
+                "days": report.days,
+            },
+        }
+        path = self._manifest_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}")
+            tmp.write_text(json.dumps(manifest), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.warning("could not write %s: %s", path, exc)
 
     def _load_config(self) -> tuple[Config, list[str]]:
         opts = self.options
@@ -200,15 +274,32 @@ class Builder:
 
     # -- ingest and clean ---------------------------------------------------------------------
 
-    def _read_articles(
-        self, config: Config, timings: dict[str, float]
-    ) -> tuple[list[Article], list[str], int]:
-        mark = time.perf_counter()
+    def _list_content(self) -> list[tuple[str, Path, tuple[int, int] | None]]:
+        """Every article file with its (mtime_ns, size); None when it cannot be stat'ed."""
         content = self.options.content_dir
         try:
             listed = ingest.discover_relative(content)
         except OSError as exc:
             raise BuildError(f"cannot read the content folder {content}: {exc}") from exc
+        result: list[tuple[str, Path, tuple[int, int] | None]] = []
+        for rel, path in listed:
+            try:
+                st = os.stat(path)
+                result.append((rel, path, (st.st_mtime_ns, st.st_size)))
+            except OSError:
+                result.append((rel, path, None))
+        return result
+
+    def _read_articles(
+        self,
+        config: Config,
+        listed: list[tuple[str, Path, tuple[int, int] | None]],
+        timings: dict[str, float],
+    ) -> tuple[list[Article], list[str], int]:
+        from digest import clean
+
+        mark = time.perf_counter()
+        content = self.options.content_dir
         scope = f"tz={config.timezone}"
         cache = self._cache("articles", scope)
         if scope != self._files_scope:
@@ -216,10 +307,11 @@ class Builder:
         known: dict[str, _FileState] = {}
         todo: list[tuple[str, Path, tuple[int, int], str]] = []
         warnings: list[str] = []
-        for rel, path in listed:
+        for rel, path, stat in listed:
             try:
-                st = os.stat(path)
-                stat = (st.st_mtime_ns, st.st_size)
+                if stat is None:
+                    os.stat(path)  # raises the reason it cannot be read
+                    raise OSError(f"{path} changed while it was read")
                 previous = self._files.get(rel)
                 if previous is not None and previous.stat == stat:
                     known[rel] = previous
@@ -263,6 +355,8 @@ class Builder:
     def _make_stories(
         self, articles: list[Article], config: Config, timings: dict[str, float]
     ) -> tuple[list[Story], list[str], int]:
+        from digest import cluster
+
         mark = time.perf_counter()
         groups = cluster.cluster_articles(articles, config.cluster)
         timings["cluster"] = time.perf_counter() - mark
@@ -345,6 +439,8 @@ def _ingest_and_clean(
 ) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
     from zoneinfo import ZoneInfo
 
+    from digest import clean
+
     path, content, timezone = args
     result = ingest.read_article(path, content, ZoneInfo(timezone))
     if result.article is None:
@@ -353,6 +449,8 @@ def _ingest_and_clean(
 
 
 def _summarize_one(args: tuple[list[Article], Any, str]) -> dict[str, Any]:
+    from digest import summarize
+
     articles, summary_config, language = args
     title = summarize.story_title(articles)
     return summary_to_json(title, summarize.summarize_story(articles, summary_config, language))
@@ -438,6 +536,40 @@ def _check_partition(groups: list[list[int]], count: int) -> None:
     seen = sorted(i for group in groups for i in group)
     if seen != list(range(count)):
         raise BuildError("internal error: clustering lost or duplicated articles")
+
+
+def _inputs_digest(
+    config: Config,
+    template_dirs: Sequence[Path],
+    listing: Sequence[tuple[str, Path, tuple[int, int] | None]],
+) -> str:
+    """Everything a build's output depends on, as one hash (see _unchanged_since_last_build)."""
+    h = hashlib.sha256()
+    h.update(f"{__version__}\0{config.fingerprint()}\0".encode())
+    h.update(repr(_theme_fingerprint(template_dirs)).encode("utf-8", "surrogatepass"))
+    for rel, _, stat in listing:
+        h.update(f"\0{rel}\0{stat}".encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def _output_stats(output: Path) -> dict[str, tuple[int, int]]:
+    """Every file of the output folder: relative path -> (size, mtime_ns)."""
+    stats: dict[str, tuple[int, int]] = {}
+    pending = [("", str(output))]
+    while pending:
+        prefix, folder = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((rel + "/", entry.path))
+            else:
+                st = entry.stat(follow_symlinks=False)
+                stats[rel] = (st.st_size, st.st_mtime_ns)
+    return stats
 
 
 def _theme_fingerprint(template_dirs: Sequence[Path]) -> tuple[tuple[str, int, int], ...]:

@@ -38,6 +38,7 @@ from digest.config import Config
 from digest.feeds import render_feeds
 from digest.jsondata import RecordMemo, digest_json, search_json
 from digest.model import Article, Site
+from digest.theme import default_theme_dir
 from digest.views import (
     DayView,
     SiteView,
@@ -90,14 +91,6 @@ def render_body(article: Article, md: MarkdownIt) -> Markup:
 
 
 # --- Jinja ---------------------------------------------------------------------------------
-
-
-def default_theme_dir() -> Path:
-    """The default theme: inside the installed package, else the checkout's ``templates/``."""
-    packaged = Path(digest.__file__).resolve().parent / "templates"
-    if packaged.is_dir():
-        return packaged
-    return Path(digest.__file__).resolve().parent.parent / "templates"
 
 
 def _finalize(value: Any) -> Any:

@@ -212,3 +212,21 @@ def test_hostile_article_is_escaped_everywhere(sample_site: Path) -> None:
             assert "<img src=x" not in text, path
             assert 'href="javascript:' not in text.lower(), path
             assert "javascript:alert(2)" not in text or path.suffix == ".json", path
+
+
+def test_no_op_rebuild_keeps_warnings_and_notices_a_damaged_output(sample_site: Path) -> None:
+    (sample_site / "content" / "empty.txt").write_text("")
+    assert run("build", cwd=sample_site).returncode == 0
+    again = run("build", "--strict", "-v", cwd=sample_site)
+    assert "timings: check" in again.stderr, "nothing changed: nothing was built"
+    assert again.returncode == 1 and "empty.txt" in again.stderr, "its warnings still count"
+    (sample_site / "site" / "feed.xml").unlink()
+    repaired = run("build", "-v", cwd=sample_site)
+    assert "timings: check" not in repaired.stderr
+    assert (sample_site / "site" / "feed.xml").is_file()
+    (sample_site / "content" / "late.md").write_text(
+        "---\ntitle: A late report on the harbour\ndate: 2025-07-03\n---\nShips docked late.\n"
+    )
+    run("build", cwd=sample_site)
+    digest = json.loads((sample_site / "site" / "digest.json").read_text(encoding="utf-8"))
+    assert "late.md" in [a["path"] for s in digest["stories"] for a in s["articles"]]
