@@ -31,6 +31,8 @@ def article_to_json(article: Article) -> dict[str, Any]:
     data = {f.name: getattr(article, f.name) for f in fields(Article)}
     data["published"] = article.published.isoformat() if article.published else None
     data["tags"] = list(article.tags)
+    if article.body == article.text:  # plain-text articles: store (and keep in memory) one copy
+        data["body"] = None
     return data
 
 
@@ -38,6 +40,8 @@ def article_from_json(data: dict[str, Any]) -> Article:
     values = dict(data)
     values["published"] = datetime.fromisoformat(data["published"]) if data["published"] else None
     values["tags"] = tuple(data["tags"])
+    if values["body"] is None:
+        values["body"] = values["text"]
     return Article(**values)
 
 

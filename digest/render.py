@@ -385,7 +385,11 @@ def render_site(
     text[".nojekyll"] = ""
     if config.cname:
         text["CNAME"] = config.cname.strip() + "\n"
-    files: dict[str, bytes] = {path: body.encode("utf-8") for path, body in text.items()}
+    # Encode page by page, letting each str go: a big site's pages are not held twice over.
+    files: dict[str, bytes] = {}
+    while text:
+        path, body = text.popitem()
+        files[path] = body.encode("utf-8")
     files.update(static_files(template_dirs))
     if memo is not None:
         memo.rotate()
