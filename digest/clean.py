@@ -264,7 +264,7 @@ def _mark_repeats(lines: Sequence[str], drop: list[bool]) -> list[int]:
     marked = []
     for index, line in enumerate(lines):
         key = normalize(line).lower()
-        if not key:
+        if not _word_count(key):  # a blank-looking line (zero-width spaces) is no repeat
             continue
         if key in seen and not drop[index]:
             drop[index] = True
@@ -315,6 +315,7 @@ def _mark_outside_main_block(
     if best_sum < 30:  # too little running text to tell article from page: leave it be
         return
     start, end = _widen_block(lines, drop, *best)
+    end = _extend_over_lists(lines, drop, end)
     if end < len(lines) and _closes_story(lines[end - 1], lines[end]):
         drop[end] = False
         end += 1
@@ -322,6 +323,92 @@ def _mark_outside_main_block(
         if not start <= index < end:
             drop[index] = True
     _keep_only_copy(lines, drop, repeats, start, end)
+    _keep_cited_links(lines, drop, start, end)
+
+
+def _keep_cited_links(lines: Sequence[str], drop: list[bool], start: int, end: int) -> None:
+    """A bare link under a list item, or with a title next to it inside the article's text, is
+    the item's link or a source the article cites ("Fatwa on insults / http://..."): it stays.
+    A bare link between two paragraphs (what is left of an embed), above or below the article,
+    or next to chrome (a one-word label, a share bar) still goes."""
+
+    def text(index: int) -> bool:
+        line = lines[index]
+        return not drop[index] and (_word_count(line) >= 4 or _list_mark(line) is not None)
+
+    def label(index: int) -> bool:
+        line = lines[index]
+        title = _word_count(line) <= 12 and not _SENTENCE_END.search(line)
+        return title or _list_mark(line) is not None
+
+    for index in range(start + 1, end):
+        if not drop[index] or not _BARE_URL.match(lines[index].strip()):
+            continue
+        under_item = not drop[index - 1] and _list_mark(lines[index - 1]) is not None
+        cited = index + 1 < end and text(index - 1) and text(index + 1)
+        if under_item or (cited and (label(index - 1) or label(index + 1))):
+            drop[index] = False
+
+
+# A list item's mark: "3)" / "3." numbering, a "June 9" date, or a bullet.
+_LIST_MARK = re.compile(
+    r"^(?:(?P<num>\d{1,3})(?P<suffix>[.)])\s"
+    r"|(?P<month>(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?)\s+\d{1,2}\b"
+    r"|(?P<bullet>[*\u2022\u00b7\u25aa\u25cf])\s?)",
+    re.IGNORECASE,
+)
+_LIST_MIN_ITEMS = 3
+_LIST_HEADING_MAX_WORDS = 10
+
+
+def _list_mark(line: str) -> tuple[str, int] | None:
+    """The kind of list mark ``line`` starts with and its number (0 when unnumbered)."""
+    match = _LIST_MARK.match(line)
+    if match is None:
+        return None
+    if match["num"]:
+        return "num" + match["suffix"], int(match["num"])
+    return ("month", 0) if match["month"] else ("bullet" + match["bullet"], 0)
+
+
+def _extend_over_lists(lines: Sequence[str], drop: list[bool], end: int) -> int:
+    """Grow the block's end over a list that continues the article: at least three items in a
+    row with the same mark (numbers counting up by one; tour dates; bullets), whatever their
+    length, with at most a short heading before them and a bare link under each item.
+    Lists of other stories come under a pointer ("Related", "Most read") that a line rule
+    already dropped, so they never touch the block."""
+    while True:
+        index = end - 1 if end and _list_mark(lines[end - 1]) else end
+        index = _skip_wordless(lines, index)
+        if (
+            index < len(lines)
+            and not drop[index]
+            and not _list_mark(lines[index])
+            and _word_count(lines[index]) <= _LIST_HEADING_MAX_WORDS
+            and not _SENTENCE_END.search(lines[index])
+        ):
+            index = _skip_wordless(lines, index + 1)  # the list's heading
+        run_end, items, previous = index, 0, None
+        while index < len(lines) and not drop[index] and (mark := _list_mark(lines[index])):
+            kind, number = mark
+            if previous is not None and (
+                kind != previous[0] or number != previous[1] + (number > 0)
+            ):
+                break
+            previous, items, run_end = mark, items + 1, index + 1
+            index = _skip_wordless(lines, index + 1)
+            if index < len(lines) and drop[index] and _BARE_URL.match(lines[index].strip()):
+                run_end = index + 1  # the item's link
+                index = _skip_wordless(lines, index + 1)
+        if items < _LIST_MIN_ITEMS or run_end <= end:
+            return end
+        end = run_end
+
+
+def _skip_wordless(lines: Sequence[str], index: int) -> int:
+    while index < len(lines) and not _word_count(lines[index]):
+        index += 1
+    return index
 
 
 def _keep_only_copy(
@@ -357,27 +444,28 @@ def _closes_story(last: str, line: str) -> bool:
 def _widen_block(lines: Sequence[str], drop: list[bool], start: int, end: int) -> tuple[int, int]:
     """Grow the block over neighbouring lines of six words or more that no rule called furniture
     (a headline above, a caption or credit line below, a list continuing the text), stepping over
-    at most one very short line between them."""
+    at most one very short line between them; lines without a word (stray marks, zero-width
+    spaces) are stepped over freely."""
 
     def fits(index: int) -> bool:
         return not drop[index] and _word_count(lines[index]) >= _EDGE_MIN_WORDS
 
-    def tiny(index: int) -> bool:
+    def skippable(index: int) -> bool:
         return not drop[index] and _word_count(lines[index]) <= 3
 
-    index, gap = end, False
-    while index < len(lines) and (fits(index) or (not gap and tiny(index))):
-        gap = not fits(index)
-        if not gap:
-            end = index + 1
-        index += 1
-    index, gap = start - 1, False
-    while index >= 0 and (fits(index) or (not gap and tiny(index))):
-        gap = not fits(index)
-        if not gap:
-            start = index
-        index -= 1
-    return start, end
+    def walk(index: int, step: int, edge: int) -> int:
+        gap = False
+        while 0 <= index < len(lines):
+            if fits(index):
+                edge, gap = index, False
+            elif _word_count(lines[index]) and (gap or not skippable(index)):
+                break
+            elif _word_count(lines[index]):
+                gap = True
+            index += step
+        return edge
+
+    return walk(start - 1, -1, start), walk(end, 1, end - 1) + 1
 
 
 # ---- applying a mask to an article

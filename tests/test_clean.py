@@ -451,3 +451,56 @@ def test_sign_up_advice_in_the_article_stays(advice: str) -> None:
 def test_sign_up_for_what_the_site_sends_still_goes(promo: str) -> None:
     text = "\n".join([*STORY[:2], promo, *STORY[2:]])
     assert clean_article(make(text)).text.split("\n") == STORY
+
+
+TOUR = [
+    "June 9 \u2013 West Palm Beach, FL @ Coral Sky Amphitheatre",
+    "June 10 \u2013 Tampa, FL @ Credit Union Amphitheatre",
+    "July 2 \u2013 Uncasville, CT @ Mohegan Sun Arena",
+    "August 14 \u2013 St. Louis, MO @ Hollywood Casino Amphitheatre",
+]
+SHOP = [
+    "1) Lego Star Wars Resistance Bomber",
+    "http://amzn.to/2iJFhRj",
+    "2) Electric racing track",
+    "http://amzn.to/2hZfWFJ",
+    "3) Thriller (Vinyl)",
+    "http://amzn.to/2hWw372",
+]
+
+
+def test_a_list_continuing_the_article_stays() -> None:
+    page = [*STORY, "The Band Tour Dates", *TOUR, "Trending", "Five stadium tours set for 2020"]
+    lines = clean_article(make("\n".join(page))).text.split("\n")
+    assert lines == [*STORY, "The Band Tour Dates", *TOUR]
+
+    page = ["Home", *STORY, *SHOP, "Leave a comment", "Search"]
+    assert clean_article(make("\n".join(page))).text.split("\n") == [*STORY, *SHOP]
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        ["Related", "1. Council delays vote on transit plan", "2. Mayor opens bridge", "3. Floods"],
+        ["Popular stories", "1. Council delays vote", "2. Mayor opens bridge"],
+        ["Popular stories", "1. Council delays vote", "1. Mayor opens bridge", "1. Floods"],
+        ["Latest", "\u2022 Council delays vote", "1. Mayor opens bridge", "June 3 Floods"],
+    ],
+)
+def test_lists_of_other_stories_still_go(tail: list[str]) -> None:
+    lines = clean_article(make("\n".join(["Home", *STORY, *tail]))).text.split("\n")
+    assert lines == STORY
+
+
+def test_a_cited_link_under_its_title_stays() -> None:
+    cited = ["Scholars issue a ruling on public insults", "http://example.org/2011/09/07/ruling/"]
+    text = "\n".join([*STORY[:2], *cited, *STORY[2:]])
+    assert clean_article(make(text)).text.split("\n") == [*STORY[:2], *cited, *STORY[2:]]
+
+
+def test_zero_width_lines_do_not_fence_off_the_article() -> None:
+    lead = "The council met on a rainy Monday night in the old town hall"
+    page = ["Home", "\u200b", lead, "\u200b", "\u200b", *STORY, "Most read"]
+    lines = clean_article(make("\n".join(page))).text.split("\n")
+    assert lead in lines and "Home" not in lines
+    assert [line for line in lines if line != "\u200b"] == [lead, *STORY]
