@@ -315,7 +315,7 @@ def _mark_outside_main_block(
     if best_sum < 30:  # too little running text to tell article from page: leave it be
         return
     start, end = _widen_block(lines, drop, *best)
-    end = _extend_over_lists(lines, drop, end)
+    end = _extend_over_lists(lines, drop, _finish_sentence(lines, drop, end))
     if end < len(lines) and _closes_story(lines[end - 1], lines[end]):
         drop[end] = False
         end += 1
@@ -324,6 +324,25 @@ def _mark_outside_main_block(
             drop[index] = True
     _keep_only_copy(lines, drop, repeats, start, end)
     _keep_cited_links(lines, drop, start, end)
+
+
+_MID_SENTENCE_END = re.compile(r"(?:\b[a-z]+|,)$")
+_SENTENCE_TAIL_LINES = 4
+_SENTENCE_TAIL_WORDS = 12
+
+
+def _finish_sentence(lines: Sequence[str], drop: list[bool], end: int) -> int:
+    """When the block's last line stops mid-sentence ("...easily outpacing the"), the short
+    lines after it up to the one that ends the sentence are its rest (link texts a copy put on
+    lines of their own: "Dow Jones Industrial Average" / "and" / "S&P 500" / "over the span.")."""
+    if not end or not _MID_SENTENCE_END.search(lines[end - 1]):
+        return end
+    for index in range(end, min(end + _SENTENCE_TAIL_LINES, len(lines))):
+        if drop[index] or _word_count(lines[index]) > _SENTENCE_TAIL_WORDS:
+            return end
+        if _SENTENCE_END.search(lines[index]):
+            return index + 1
+    return end
 
 
 def _keep_cited_links(lines: Sequence[str], drop: list[bool], start: int, end: int) -> None:
@@ -444,14 +463,23 @@ def _closes_story(last: str, line: str) -> bool:
 def _widen_block(lines: Sequence[str], drop: list[bool], start: int, end: int) -> tuple[int, int]:
     """Grow the block over neighbouring lines of six words or more that no rule called furniture
     (a headline above, a caption or credit line below, a list continuing the text), stepping over
-    at most one very short line between them; lines without a word (stray marks, zero-width
-    spaces) are stepped over freely."""
+    at most one very short line or copy of a block line between them; lines without a word
+    (stray marks, zero-width spaces) are stepped over freely."""
 
     def fits(index: int) -> bool:
         return not drop[index] and _word_count(lines[index]) >= _EDGE_MIN_WORDS
 
+    # a copy of one of the block's own lines (a caption the article repeats) is no fence
+    own = {
+        normalize(line).lower()
+        for line in lines[start:end]
+        if _word_count(line) >= 4 and not is_furniture_line(line)
+    }
+
     def skippable(index: int) -> bool:
-        return not drop[index] and _word_count(lines[index]) <= 3
+        if not drop[index]:
+            return _word_count(lines[index]) <= 3
+        return normalize(lines[index]).lower() in own
 
     def walk(index: int, step: int, edge: int) -> int:
         gap = False
