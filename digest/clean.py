@@ -236,16 +236,30 @@ def _mark_embed_blocks(lines: Sequence[str], drop: list[bool]) -> None:
 
 
 def _mark_teaser_runs(lines: Sequence[str], drop: list[bool]) -> None:
-    """Two or more teaser lines in a row are a list of other stories."""
+    """Two or more teaser lines in a row are a list of other stories, unless the article's
+    running text goes on around them: a paragraph before, a sentence after ("The next big
+    challenge is ..." / "...here's the next one ..." / "Becoming a visible leader.")."""
     start = 0
     while start < len(lines):
         end = start
         while end < len(lines) and is_teaser(lines[end]):
             end += 1
-        if end - start >= 2:
+        if end - start >= 2 and not _inside_running_text(lines, drop, start, end):
             for index in range(start, end):
                 drop[index] = True
         start = max(end, start + 1)
+
+
+def _inside_running_text(lines: Sequence[str], drop: list[bool], start: int, end: int) -> bool:
+    if start == 0 or end >= len(lines) or drop[start - 1] or drop[end]:
+        return False
+    after = lines[end]
+    return (
+        _line_score(lines[start - 1]) >= _RUNNING_TEXT
+        and bool(_SENTENCE_END.search(after))
+        and _word_count(after) >= 5
+        and not is_teaser(after)
+    )
 
 
 def _mark_trailing_block(lines: Sequence[str], drop: list[bool]) -> None:

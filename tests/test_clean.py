@@ -504,3 +504,44 @@ def test_zero_width_lines_do_not_fence_off_the_article() -> None:
     lines = clean_article(make("\n".join(page))).text.split("\n")
     assert lead in lines and "Home" not in lines
     assert [line for line in lines if line != "\u200b"] == [lead, *STORY]
+
+
+def test_a_caption_the_article_repeats_does_not_fence_off_its_text() -> None:
+    caption = "Theatre company performs at the autumn festival [Photo] Welcome Festival"
+    intro = "This is the park where the air is filled with the scent of autumn leaves"
+    page = ["Home", "Blog", caption, "Fine autumn sky!", intro, "\u200b", caption, "\u200b"]
+    page += [*STORY[:2], caption, *STORY[2:], "Share", "Tweet"]
+    lines = clean_article(make("\n".join(page))).text.split("\n")
+    assert intro in lines
+    assert "Home" not in lines and "Share" not in lines
+
+
+def test_a_last_line_cut_mid_sentence_takes_its_rest() -> None:
+    cut = ["The shares are up about 40% this year, easily outpacing the", "Dow Jones", "and"]
+    rest = ["S&P 500", "over the same span."]
+    page = ["Home", *STORY, *cut, *rest, "Write to the author", "Close", "Most read"]
+    lines = clean_article(make("\n".join(page))).text.split("\n")
+    assert lines == [*STORY, *cut, *rest]
+
+    # a line with no end to come stays where the block left it
+    page = ["Home", *STORY, *cut, "Close", "Menu", "Search"]
+    lines = clean_article(make("\n".join(page))).text.split("\n")
+    assert lines[-1] == cut[0] and "Close" not in lines
+
+
+def test_ellipses_inside_running_text_stay_teaser_lists_go() -> None:
+    suspense = [
+        "The next big challenge is \u2026",
+        "Now that you know how to focus, here is the next big challenge for your business \u2026",
+    ]
+    after = "Becoming a visible leader in your own field of work."
+    text = "\n".join([*STORY[:2], *suspense, after, *STORY[2:]])
+    lines = clean_article(make(text)).text.split("\n")
+    assert lines == [*STORY[:2], *suspense, after, *STORY[2:]]
+
+    teasers = [
+        "Police: double murder in the suburbs was domestic-related \u2026",
+        "Jury rules for half of the plaintiffs in body parts suit \u2026",
+    ]
+    text = "\n".join([*STORY[:2], *teasers, "Most read", *STORY[2:]])
+    assert clean_article(make(text)).text.split("\n") == STORY
