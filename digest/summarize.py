@@ -14,9 +14,12 @@ How a summary is made:
    each other article that carries it adds a vote, which raises its score.
 3. *Rank*: the chosen sumy summarizer rates every candidate; the rating (as a percentile, since the
    algorithms' scales differ) is blended with a position prior (news puts the essentials first),
-   the votes and a length prior.
-4. *Pick*: greedily by score, skipping sentences too similar to one already picked, so the
-   summary never repeats itself; then the picks are put in reading order (article, then position).
+   the votes and a length prior into each candidate's *quality*.
+4. *Pick*: greedily maximise a submodular objective (Lin & Bilmes 2011), gain per word**0.3:
+   saturated TF-IDF coverage of every sentence of the story, a square-root reward per topic group
+   (diversity), the story-wide words and bigrams covered (weighted by the share of articles using
+   them), plus each pick's quality; a sentence too similar to a pick is never taken, so the
+   summary never repeats itself. The picks are then put in reading order (article, position).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+from scipy import sparse
 from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
 from sumy.nlp.stemmers import Stemmer
 from sumy.summarizers.edmundson import EdmundsonSummarizer
@@ -53,7 +58,10 @@ VOTE_SENTENCES = 100  # sentences per article looked at for votes
 DUPLICATE_JACCARD = 0.6  # content-word overlap at which two sentences are the same copy
 REDUNDANT_SIMILARITY = 0.5  # a pick this similar to an earlier pick adds nothing new
 MIN_WORDS, MAX_WORDS = 6, 70
-GAIN_LENGTH_EXPONENT = 1.0  # new information per word spent: short, dense sentences win
+# Picking maximises a submodular objective (Lin & Bilmes 2011) greedily, gain per cost.
+SATURATION = 10.0  # a story sentence is fully covered at SATURATION x its mean similarity
+CLUSTERS_PER_CANDIDATE = 0.2  # topic groups for the diversity reward
+COST_EXPONENT = 0.3  # cost of a sentence: words ** COST_EXPONENT (short, dense sentences win)
 
 
 @dataclass(frozen=True)
@@ -64,9 +72,12 @@ class Weights:
     position: float = 1.0
     votes: float = 0.6
     length: float = 0.3
-    gain: float = 1.0  # new shared story words a pick adds (relative to the best remaining)
     coverage: float = 2.0  # share of the sentence's words that most of the story's articles use
-    redundancy: float = 0.5  # MMR: penalty per unit of similarity to what is already picked
+    # The picking objective; each part is scaled so that all candidates together score 1.
+    centrality: float = 1.0  # saturated coverage of every sentence of the story (TF-IDF cosine)
+    diversity: float = 0.3  # square-root reward per topic group: one pick per topic first
+    concepts: float = 0.2  # words and bigrams weighted by the share of articles using them
+    quality: float = 0.25  # per pick: the blended score above, scaled to [0, 1]
 
 
 @dataclass
@@ -76,6 +87,7 @@ class Candidate:
     position: int  # index among the article's usable sentences
     terms: frozenset[str]  # stemmed content words
     length: int  # words
+    concepts: frozenset[str] = frozenset()  # terms and stemmed bigrams
     sources: set[int] = field(default_factory=set)  # articles that carry this sentence
     score: float = 0.0
 
@@ -114,6 +126,18 @@ def content_terms(text: str, lang: Language) -> frozenset[str]:
     """Stemmed, lowercased words that are not stop words: what two sentences are compared on."""
     lowered = (w.lower() for w in words(normalize(text)))
     return frozenset(lang.stem(w) for w in lowered if w not in lang.stop_words)
+
+
+def terms_and_bigrams(text: str, lang: Language) -> tuple[frozenset[str], frozenset[str]]:
+    """``content_terms`` and the stemmed word pairs of ``text`` that hold a content word."""
+    lowered = [w.lower() for w in words(normalize(text))]
+    stems = [lang.stem(w) for w in lowered]
+    content = [w not in lang.stop_words for w in lowered]
+    terms = frozenset(s for s, keep in zip(stems, content, strict=True) if keep)
+    bigrams = frozenset(
+        f"{stems[i]} {stems[i + 1]}" for i in range(len(stems) - 1) if content[i] or content[i + 1]
+    )
+    return terms, bigrams
 
 
 # --- junk -------------------------------------------------------------------------------------
@@ -240,14 +264,20 @@ class Pool:
         self._index: dict[str, list[int]] = {}  # term -> candidates holding it
         self._exact: dict[str, int] = {}
         self.spread: dict[str, set[int]] = {}  # term -> articles using it (all sentences read)
+        self.story: list[frozenset[str]] = []  # the terms of every sentence read, copies too
+        self.concept_spread: dict[str, set[int]] = {}  # term or bigram -> articles using it
 
     def add(self, text: str, article: int, position: int, *, new: bool) -> None:
         """Count ``text`` as a vote for a copy already pooled, else pool it when ``new``."""
         key = normalize(text).lower()
         match = self._exact.get(key)
-        terms = content_terms(text, self.lang)
+        terms, bigrams = terms_and_bigrams(text, self.lang)
         for term in terms:
             self.spread.setdefault(term, set()).add(article)
+        for bigram in bigrams:
+            self.concept_spread.setdefault(bigram, set()).add(article)
+        if terms:
+            self.story.append(terms)
         if match is None and terms:
             match = self._near_duplicate(terms)
         if match is not None:
@@ -257,7 +287,10 @@ class Pool:
             return
         number = len(self.candidates)
         length = len(words(text))
-        self.candidates.append(Candidate(text, article, position, terms, length, {article}))
+        concepts = terms | bigrams
+        self.candidates.append(
+            Candidate(text, article, position, terms, length, concepts, {article})
+        )
         self._exact[key] = number
         for term in terms:
             self._index.setdefault(term, []).append(number)
@@ -440,46 +473,166 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / math.sqrt(len(a) * len(b))
 
 
+class Objective:
+    """What a set of picks is worth: a monotone submodular function (Lin & Bilmes 2011).
+
+    - *centrality*: every sentence of the story (copies included, so wire copy weighs more) is
+      covered by the picks in proportion to their TF-IDF cosine, up to a cap: once a sentence's
+      content is said, saying it again earns nothing;
+    - *diversity*: the candidates fall into topic groups; each group rewards the square root of
+      its picks' centrality, so a second pick from one topic is worth less than a first from
+      another;
+    - *concepts*: the words and bigrams used by at least two articles, each weighted by the share
+      of articles that use it, count once when a pick contains them (Gillick & Favre's concepts);
+    - *quality*: each pick adds its blended score (sumy's rating, position, votes, length).
+
+    Each part is divided by its value for the whole pool, so the weights compare like with like.
+    """
+
+    def __init__(self, pool: list[Candidate], built: Pool, n_articles: int, weights: Weights):
+        self.weights = weights
+        story = built.story or [c.terms for c in pool]
+        vocabulary: dict[str, int] = {}
+        for terms in story:
+            for term in terms:
+                vocabulary.setdefault(term, len(vocabulary))
+        frequency = np.zeros(len(vocabulary) + 1)
+        for terms in story:
+            for term in terms:
+                frequency[vocabulary[term]] += 1
+        idf = np.log((len(story) + 1) / (frequency + 1)) + 1.0
+        sentences = tfidf(story, vocabulary, idf)
+        candidates = tfidf([c.terms for c in pool], vocabulary, idf)
+        self.similar = (candidates @ sentences.T).toarray()  # candidate x story sentence
+        # Each story sentence's cap: SATURATION times its mean similarity to the whole story
+        # (the sum of cosines with every sentence is one product with the sum of the rows).
+        total = np.asarray(sentences.sum(axis=0)).ravel()
+        self.cap = SATURATION / len(story) * (sentences @ total)
+        self.covered = np.zeros(len(story))
+        self.reward = self.similar.mean(axis=1)
+        self.group = topic_groups((candidates @ candidates.T).toarray(), self.reward)
+        self.mass = np.zeros(self.group.max() + 1)
+        every = np.bincount(self.group, weights=self.reward)
+        self.centrality_scale = float(np.minimum(self.similar.sum(axis=0), self.cap).sum()) or 1.0
+        self.diversity_scale = float(np.sqrt(every).sum()) or 1.0
+        least = min(2, n_articles)
+        spread = {**built.spread, **built.concept_spread}
+        self.concept_weights = [
+            {
+                concept: len(spread[concept]) / n_articles
+                for concept in c.concepts
+                if len(spread.get(concept, ())) >= least
+            }
+            for c in pool
+        ]
+        everything: dict[str, float] = {}
+        for found in self.concept_weights:
+            everything.update(found)
+        self.concept_scale = sum(everything.values()) or 1.0
+        self.said: set[str] = set()
+        scores = np.array([c.score for c in pool])
+        spread_of_scores = float(scores.max() - scores.min()) or 1.0
+        self.quality = (scores - scores.min()) / spread_of_scores
+
+    def gains(self, numbers: list[int]) -> np.ndarray:
+        """What adding each of the candidates ``numbers`` to the picks would add."""
+        w = self.weights
+        index = np.array(numbers)
+        now = np.minimum(self.covered, self.cap).sum()
+        after = np.minimum(self.covered + self.similar[index], self.cap).sum(axis=1)
+        centrality = (after - now) / self.centrality_scale
+        mass = self.mass[self.group[index]]
+        diversity = (np.sqrt(mass + self.reward[index]) - np.sqrt(mass)) / self.diversity_scale
+        concepts = np.array(
+            [
+                sum(v for k, v in self.concept_weights[i].items() if k not in self.said)
+                for i in numbers
+            ]
+        )
+        return (
+            w.centrality * centrality
+            + w.diversity * diversity
+            + w.concepts * concepts / self.concept_scale
+            + w.quality * self.quality[index]
+        )
+
+    def add(self, number: int) -> None:
+        self.covered += self.similar[number]
+        self.mass[self.group[number]] += self.reward[number]
+        self.said.update(self.concept_weights[number])
+
+
+def tfidf(
+    sentences: Sequence[frozenset[str]], vocabulary: dict[str, int], idf: np.ndarray
+) -> sparse.csr_matrix:
+    """Unit-length TF-IDF rows (a term counts once per sentence); unknown terms share a column."""
+    unknown = len(vocabulary)
+    columns = [vocabulary.get(t, unknown) for terms in sentences for t in sorted(terms)]
+    pointers = np.cumsum([0, *(len(terms) for terms in sentences)])
+    values = idf[columns] if columns else np.zeros(0)
+    matrix = sparse.csr_matrix(
+        (values, columns, pointers), shape=(len(sentences), unknown + 1), dtype=float
+    )
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    return sparse.csr_matrix(sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ matrix)
+
+
+def topic_groups(similar: np.ndarray, reward: np.ndarray) -> np.ndarray:
+    """Spherical k-means on the candidates' similarities: a group number per candidate.
+
+    Seeds: the most central candidate, then each time the one least like any seed (repeatable).
+    """
+    size = len(reward)
+    k = max(1, min(size, round(CLUSTERS_PER_CANDIDATE * size)))
+    seeds = [int(np.argmax(reward))]
+    while len(seeds) < k:
+        seeds.append(int(np.argmin(similar[:, seeds].max(axis=1))))
+    group = similar[:, seeds].argmax(axis=1)
+    for _ in range(10):
+        # A candidate's dot product with a group's mean vector is its mean similarity to members.
+        closeness = np.stack(
+            [
+                similar[:, group == g].mean(axis=1) if (group == g).any() else similar[:, seed]
+                for g, seed in enumerate(seeds)
+            ],
+            axis=1,
+        )
+        regrouped = closeness.argmax(axis=1)
+        if (regrouped == group).all():
+            break
+        group = regrouped
+    return group
+
+
 def pick(
     pool: list[Candidate],
     count: int,
-    weights: Weights,
-    spread: dict[str, float],
+    objective: Objective,
     max_words: int | None = None,
 ) -> list[Candidate]:
-    """Greedy: the best remaining candidate by its score, plus how much of the story's shared
-    vocabulary it adds that the picks so far lack, less its similarity to what is picked (MMR).
+    """Greedy: the candidate with the most gain per cost (words ** COST_EXPONENT), never one too
+    similar to a pick already made, until ``count`` picks or ``max_words`` words.
     """
-    chosen: list[Candidate] = []
-    covered: set[str] = set()
-    remaining = sorted(pool, key=lambda c: (-c.score, c.article, c.position))
+    chosen: list[int] = []
+    remaining = list(range(len(pool)))
     total_words = 0
     while remaining and len(chosen) < count:
-        gains = [new_information(c, covered, spread) for c in remaining]
-        top_gain = max(gains) or 1.0
-        best, best_value = None, -math.inf
-        for candidate, gain in zip(remaining, gains, strict=True):
-            overlap = max((similarity(candidate.terms, c.terms) for c in chosen), default=0.0)
-            if overlap >= REDUNDANT_SIMILARITY:
-                continue
-            value = candidate.score + weights.gain * gain / top_gain - weights.redundancy * overlap
-            if value > best_value:
-                best, best_value = candidate, value
-        if best is None:
+        fresh = [
+            i
+            for i in remaining
+            if all(similarity(pool[i].terms, pool[j].terms) < REDUNDANT_SIMILARITY for j in chosen)
+        ]
+        if not fresh:
             break
+        costs = np.array([max(pool[i].length, 1) for i in fresh], dtype=float) ** COST_EXPONENT
+        best = fresh[int(np.argmax(objective.gains(fresh) / costs))]  # the first on a tie
         chosen.append(best)
-        covered.update(best.terms)
+        objective.add(best)
         remaining.remove(best)
-        total_words += best.length
+        total_words += pool[best].length
         if max_words is not None and total_words >= max_words:
             break
-    return chosen
-
-
-def new_information(candidate: Candidate, covered: set[str], spread: dict[str, float]) -> float:
-    """Weight of the shared story words ``candidate`` adds, per (square root of a) word spent."""
-    added = sum(spread.get(t, 0.0) for t in candidate.terms if t not in covered)
-    return added / math.pow(max(candidate.length, 1), GAIN_LENGTH_EXPONENT)
+    return [pool[i] for i in chosen]
 
 
 # --- the interface ------------------------------------------------------------------------------
@@ -511,7 +664,8 @@ def summarize_story(
     # Only Edmundson reads a heading; finding the central headline costs time on big stories.
     title = story_title(ordered) if algorithm == "edmundson" else ""
     rank_pool(pool, algorithm, lang, title, spread, len(ordered), weights)
-    chosen = pick(pool, max(1, config.sentences), weights, spread, max_words)
+    objective = Objective(pool, built, len(ordered), weights)
+    chosen = pick(pool, max(1, config.sentences), objective, max_words)
     chosen.sort(key=lambda c: (c.article, c.position))
     return tuple(SummarySentence(full_stop(c.text), ordered[c.article].id) for c in chosen)
 

@@ -249,3 +249,57 @@ def test_the_two_samples(sample_content) -> None:
         assert "Kenya Star" not in sentence.text and "..." not in sentence.text
     ids = {a.id for a in articles}
     assert {s.article for s in summary} <= ids
+
+
+FLOOD_LEAD = (
+    "The river Severn burst its banks on Sunday, flooding the old town centre of Shrewsbury."
+)
+FLOOD_LONG = (
+    "After days of heavy rain in the hills of Wales, the swollen river Severn flooded the town "
+    "on Sunday, the Environment Agency said in a statement issued late in the evening."
+)
+EVACUATED = "Hundreds of residents were evacuated and spent the night in school shelters."
+FLOOD = [
+    article("a", f"{FLOOD_LEAD}\n{EVACUATED}", hours=0),
+    article(
+        "b",
+        f"{FLOOD_LONG}\n"
+        "Residents were evacuated from homes near the river and sheltered in schools overnight.",
+        hours=1,
+    ),
+    article(
+        "c",
+        "Flood water filled the old town centre of Shrewsbury on Sunday.\n"
+        "Hundreds of residents were evacuated to shelters in schools, the council said.",
+        hours=2,
+    ),
+]
+
+
+def test_picks_cover_what_the_story_shares_not_a_long_restatement() -> None:
+    summary = texts(summarize_story(FLOOD, SummaryConfig(sentences=2), "en"))
+    # Two topics, one sentence each: the flood in the words most articles use, the evacuation.
+    assert FLOOD_LEAD in summary
+    assert sum("evacuated" in s for s in summary) == 1
+    assert FLOOD_LONG not in summary
+
+
+def test_a_second_copy_of_the_same_content_is_worth_less() -> None:
+    from digest.summarize import Objective, Weights, build_pool, language_tools, rank_pool
+
+    lang = language_tools("en")
+    built = build_pool(FLOOD, lang)
+    pool = built.candidates
+    rank_pool(pool, "lexrank", lang, "", {}, len(FLOOD), Weights())
+    objective = Objective(pool, built, len(FLOOD), Weights(quality=0.0))
+    number = {c.text: i for i, c in enumerate(pool)}
+    evacuated = number[EVACUATED]
+    council = number[FLOOD[1].text.splitlines()[1]]
+    flood = number[FLOOD_LEAD]
+    before = objective.gains([council, flood])
+    objective.add(evacuated)
+    after = objective.gains([council, flood])
+    # Both are worth less now (diminishing returns), the evacuation, already told, far more so.
+    assert after[0] < 0.8 * before[0]
+    assert after[0] / before[0] < after[1] / before[1] - 0.1
+    assert (objective.gains(list(range(len(pool)))) >= 0).all()  # picking never hurts
