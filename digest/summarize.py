@@ -197,6 +197,20 @@ def continues_quote(text: str) -> bool:
     return opening is None or opening.start() > closing.start()
 
 
+_SINGLE_CLOSE = re.compile(r"['\u2019](?!\w)")  # not an apostrophe inside a word (Ukraine's)
+
+
+def opens_unclosed_quote(text: str) -> bool:
+    """Whether ``text`` starts a quotation that a later sentence closes ('We are ... . We ...,'
+    he said): on its own it lacks the speaker, and a summary would leave the quote open."""
+    first = text[:1]
+    if first in "\"\u201c":
+        return not any(mark in text[1:] for mark in "\"\u201d")
+    if first in "'\u2018":
+        return _SINGLE_CLOSE.search(text, 1) is None
+    return False
+
+
 def is_junk(sentence: str) -> bool:
     """Whether ``sentence`` is not fit for a summary: furniture, a fragment or a teaser."""
     text = sentence.strip()
@@ -223,7 +237,7 @@ def is_junk(sentence: str) -> bool:
     # "you" outside any quotation speaks to the reader: promotion, not reporting.
     if not has_quotes and "you" in lowered and _READER.search(text):
         return True
-    if has_quotes and continues_quote(text):
+    if has_quotes and (continues_quote(text) or opens_unclosed_quote(text)):
         return True
     if not _VERBISH.search(text):
         return True

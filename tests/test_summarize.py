@@ -303,3 +303,13 @@ def test_a_second_copy_of_the_same_content_is_worth_less() -> None:
     assert after[0] < 0.8 * before[0]
     assert after[0] / before[0] < after[1] / before[1] - 0.1
     assert (objective.gains(list(range(len(pool)))) >= 0).all()  # picking never hurts
+
+
+def test_a_quotation_opened_and_left_open_is_not_picked() -> None:
+    from digest.summarize import opens_unclosed_quote
+
+    assert opens_unclosed_quote("'We are not seeking the surrender of Ukraine.")
+    assert opens_unclosed_quote("\u201cWe will rebuild every school.")
+    assert not opens_unclosed_quote("'Russia will not back down,' Kremlin aide Yuri Ushakov said.")
+    assert not opens_unclosed_quote("Putin said the 'root causes' of the conflict remain.")
+    assert is_junk("'It is Ukraine's war and Ukraine's choice alone to make here.")
