@@ -19,6 +19,7 @@ import http.server
 import logging
 import mimetypes
 import os
+import re
 import signal
 import socket
 import threading
@@ -394,10 +395,20 @@ def _configured_base_path(options: BuildOptions) -> str:
 
 
 def _describe_crash(exc: Exception) -> str:
-    """An unexpected exception as "file, line N: Type: message" (the innermost frame)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f"{frames[-1].filename}, line {frames[-1].lineno}: " if frames else ""
-    return f"{where}{type(exc).__name__}: {exc}"
+    """An unexpected exception as "file, line N: Type: message".
+
+    The frame named is the innermost one in digest's own code, where the bug is; for a crash
+    in a worker process it is read from the worker's traceback, which the pool attaches as the
+    exception's cause (the local frames are only the pool's).
+    """
+    frames = [(f.filename, f.lineno) for f in traceback.extract_tb(exc.__traceback__)]
+    remote = getattr(exc.__cause__, "tb", None)
+    if isinstance(remote, str):
+        frames += [(m[0], int(m[1])) for m in re.findall(r'File "([^"]+)", line (\d+)', remote)]
+    ours = [f for f in frames if f"{os.sep}digest{os.sep}" in f[0]]
+    where = (ours or frames)[-1:]
+    prefix = f"{where[0][0]}, line {where[0][1]}: " if where else ""
+    return f"{prefix}{type(exc).__name__}: {exc}"
 
 
 # -- running it all -------------------------------------------------------------------------------

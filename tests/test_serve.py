@@ -574,3 +574,14 @@ def test_ctrl_c_exits_cleanly(tmp_path: Path) -> None:
     assert proc.returncode in (0, 130)
     assert "Traceback" not in err
     assert "built" in err
+
+
+def test_a_crash_is_reported_where_digest_code_failed() -> None:
+    from digest import text
+    from digest.serve import _describe_crash
+
+    try:
+        text.words(None)  # type: ignore[arg-type]
+    except TypeError as exc:
+        message, reason = _describe_crash(exc), str(exc)
+    assert "digest/text.py, line" in message and message.endswith(reason)
