@@ -42,6 +42,7 @@ from digest.theme import default_theme_dir as _theme_dir
 log = logging.getLogger("digest")
 
 PARALLEL_MIN_ITEMS = 64  # below this a process pool costs more than it saves
+FEATURE_BATCH = 50  # articles per clustering-features task
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -358,6 +359,16 @@ class Builder:
         from digest import cluster
 
         mark = time.perf_counter()
+        # Each article's features are independent of the others: on a cold build, compute them
+        # on every core (in batches: each result carries numpy arrays back), then cluster.
+        missing = cluster.missing_features(articles)
+        if len(missing) >= PARALLEL_MIN_ITEMS:
+            batches = [
+                missing[i : i + FEATURE_BATCH] for i in range(0, len(missing), FEATURE_BATCH)
+            ]
+            computed = self._map(cluster.compute_features, batches, label="features")
+            for batch, features in zip(batches, computed, strict=True):
+                cluster.remember_features(batch, features)
         groups = cluster.cluster_articles(articles, config.cluster)
         timings["cluster"] = time.perf_counter() - mark
         _check_partition(groups, len(articles))

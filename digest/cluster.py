@@ -176,31 +176,46 @@ def _term_id(term: str) -> int:
     return tid
 
 
+def missing_features(articles: Sequence[Article]) -> list[tuple[str, str]]:
+    """The (title, text) keys whose features are not computed yet: work for a process pool."""
+    return list(dict.fromkeys(k for a in articles if (k := (a.title, a.text)) not in _FEATURE_MEMO))
+
+
+def compute_features(batch: Sequence[tuple[str, str]]) -> list[_Features]:
+    """Features of a batch of (title, text) keys; a pure function, so it may run in a worker."""
+    if len(_TERM_IDS) > 5_000_000:
+        _TERM_IDS.clear()
+    computed = [_features(title, text) for title, text in batch]
+    shingles = _shingles([tokens for _, tokens in computed])
+    result: list[_Features] = []
+    for ((body, capitals, title), _tokens), hashes in zip(computed, shingles, strict=True):
+        terms = [t for t in body.keys() | title.keys() if _keep(t)]
+        ids = np.fromiter(map(_term_id, terms), dtype=np.uint64, count=len(terms))
+        numbers = np.fromiter(
+            (any(ch.isdigit() for ch in t) for t in terms), dtype=bool, count=len(terms)
+        )
+        counts = np.array(
+            [
+                [body.get(t, 0) for t in terms],
+                [capitals.get(t, 0) for t in terms],
+                [title.get(t, 0) for t in terms],
+            ],
+            dtype=float,
+        ).reshape(3, len(terms))
+        result.append((ids, numbers, counts, hashes))
+    return result
+
+
+def remember_features(keys: Sequence[tuple[str, str]], features: Sequence[_Features]) -> None:
+    """Store features computed elsewhere (a worker) as if computed here."""
+    _FEATURE_MEMO.update(zip(keys, features, strict=True))
+
+
 def _features_of(articles: Sequence[Article]) -> list[_Features]:
     keys = [(a.title, a.text) for a in articles]
-    missing = list(dict.fromkeys(k for k in keys if k not in _FEATURE_MEMO))
+    missing = missing_features(articles)
     if missing:
-        if len(_TERM_IDS) > 5_000_000:
-            _TERM_IDS.clear()
-        computed = [_features(title, text) for title, text in missing]
-        shingles = _shingles([tokens for _, tokens in computed])
-        for key, ((body, capitals, title), _tokens), hashes in zip(
-            missing, computed, shingles, strict=True
-        ):
-            terms = [t for t in body.keys() | title.keys() if _keep(t)]
-            ids = np.fromiter(map(_term_id, terms), dtype=np.uint64, count=len(terms))
-            numbers = np.fromiter(
-                (any(ch.isdigit() for ch in t) for t in terms), dtype=bool, count=len(terms)
-            )
-            counts = np.array(
-                [
-                    [body.get(t, 0) for t in terms],
-                    [capitals.get(t, 0) for t in terms],
-                    [title.get(t, 0) for t in terms],
-                ],
-                dtype=float,
-            ).reshape(3, len(terms))
-            _FEATURE_MEMO[key] = (ids, numbers, counts, hashes)
+        remember_features(missing, compute_features(missing))
     result = [_FEATURE_MEMO[k] for k in keys]
     if len(_FEATURE_MEMO) > 2 * len(keys) + 1000:  # keep the memo to about one corpus
         current = set(keys)
