@@ -103,9 +103,13 @@ class Builder:
         options: BuildOptions,
         workers: int | None = None,
         write_lock: AbstractContextManager[Any] | None = None,
+        shortcut: bool = True,
     ) -> None:
         self.options = options
         self.workers = workers
+        # Return at once when nothing changed since the last build (see manifest). A server
+        # turns it off: it wants its first build to fill the memory its rebuilds rely on.
+        self.shortcut = shortcut
         # Held while the output folder changes; a server reading files takes it too.
         self.write_lock = write_lock if write_lock is not None else contextlib.nullcontext()
         self._written: dict[str, str] | None = None  # what this builder last wrote: path -> hash
@@ -138,7 +142,7 @@ class Builder:
         template_dirs = [d for d in (opts.templates_dir, _theme_dir()) if d.is_dir()]
         listing = self._list_content()
         inputs = _inputs_digest(config, template_dirs, listing)
-        if self._last is None:
+        if self.shortcut and self._last is None:
             unchanged = self._unchanged_since_last_build(inputs, config, started)
             if unchanged is not None:
                 return unchanged
