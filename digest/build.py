@@ -103,13 +103,14 @@ class Builder:
         options: BuildOptions,
         workers: int | None = None,
         write_lock: AbstractContextManager[Any] | None = None,
-        shortcut: bool = True,
+        serving: bool = False,
     ) -> None:
         self.options = options
         self.workers = workers
-        # Return at once when nothing changed since the last build (see manifest). A server
-        # turns it off: it wants its first build to fill the memory its rebuilds rely on.
-        self.shortcut = shortcut
+        # A server rebuilds again and again: it keeps every stage's memory between builds, and
+        # its first build always runs to fill it. A one-shot build returns at once when nothing
+        # changed (see the manifest) and lets go of what only a next build would reuse.
+        self.serving = serving
         # Held while the output folder changes; a server reading files takes it too.
         self.write_lock = write_lock if write_lock is not None else contextlib.nullcontext()
         self._written: dict[str, str] | None = None  # what this builder last wrote: path -> hash
@@ -142,7 +143,7 @@ class Builder:
         template_dirs = [d for d in (opts.templates_dir, _theme_dir()) if d.is_dir()]
         listing = self._list_content()
         inputs = _inputs_digest(config, template_dirs, listing)
-        if self.shortcut and self._last is None:
+        if not self.serving and self._last is None:
             unchanged = self._unchanged_since_last_build(inputs, config, started)
             if unchanged is not None:
                 return unchanged
@@ -374,6 +375,8 @@ class Builder:
             for batch, features in zip(batches, computed, strict=True):
                 cluster.remember_features(batch, features)
         groups = cluster.cluster_articles(articles, config.cluster)
+        if not self.serving:
+            cluster.forget()  # hundreds of MB on a large site, of use only to a next build
         timings["cluster"] = time.perf_counter() - mark
         _check_partition(groups, len(articles))
 

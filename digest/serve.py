@@ -316,7 +316,7 @@ class LiveSite:
         self.root = options.output_dir
         self.strict = strict
         self.write_lock = threading.Lock()  # held by the builder while it changes the folder
-        self.builder = builder if builder is not None else Builder(options, shortcut=False)
+        self.builder = builder if builder is not None else Builder(options, serving=True)
         self.builder.write_lock = self.write_lock
         self.state = BuildState()
         self.state.base_path = _configured_base_path(options)
