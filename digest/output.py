@@ -22,6 +22,7 @@ import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
+from glob import escape as glob_escape
 from pathlib import Path
 
 MARKER = "digest.json"  # a folder holding this was written by digest: safe to replace
@@ -87,7 +88,12 @@ def write_site(
     current = dict(known) if known is not None else _hash_tree(output)
     changed = sorted(rel for rel, h in hashes.items() if current.get(rel) != h)
     stale = sorted(rel for rel in current if rel not in hashes)
-    if len(changed) + len(stale) > max(1, int(len(files) * IN_PLACE_SHARE)):
+    too_many = len(changed) + len(stale) > max(1, int(len(files) * IN_PLACE_SHARE))
+    # A folder inside the output that became a symlink would lead a write (or a removal) out of
+    # the output folder, maybe into content/: then rebuild the folder whole instead, which
+    # removes such links without following them.
+    root = os.path.realpath(output)
+    if too_many or not all(_stays_inside(output / rel, root) for rel in (*changed, *stale)):
         written, kept = replace_site(output, files)
         return WriteResult(written, kept, len(stale), hashes)
     for rel in changed:
@@ -97,6 +103,15 @@ def write_site(
             (output / rel).unlink()
         _prune_empty_parents(output / rel, output)
     return WriteResult(len(changed), len(files) - len(changed), len(stale), hashes)
+
+
+def _stays_inside(target: Path, root: str) -> bool:
+    """Whether the nearest existing folder of ``target`` really lies inside ``root``."""
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    real = os.path.realpath(folder)
+    return real == root or real.startswith(root + os.sep)
 
 
 def _hash_tree(output: Path) -> dict[str, str]:
@@ -136,7 +151,7 @@ def replace_site(output: Path, files: Mapping[str, bytes]) -> tuple[int, int]:
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = output.parent / f".{output.name}.new-{os.getpid()}"
     retired = output.parent / f".{output.name}.old-{os.getpid()}"
-    for leftover in (staging, retired):
+    for leftover in (staging, retired, *_abandoned(output)):
         shutil.rmtree(leftover, ignore_errors=True)
     written = kept = 0
     try:
@@ -161,10 +176,33 @@ def replace_site(output: Path, files: Mapping[str, bytes]) -> tuple[int, int]:
     return written, kept
 
 
+def _abandoned(output: Path) -> list[Path]:
+    """Staging and retired folders of this output left by digest processes that died."""
+    found = []
+    for kind in ("new", "old"):
+        for folder in output.parent.glob(f".{glob_escape(output.name)}.{kind}-*"):
+            pid = folder.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                found.append(folder)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 def _link_if_same(previous: Path, target: Path, data: bytes) -> bool:
     """Hard-link the previous file into the new site when its bytes are the same."""
     try:
-        if previous.stat().st_size != len(data) or previous.read_bytes() != data:
+        if previous.is_symlink() or previous.stat().st_size != len(data):
+            return False
+        if previous.read_bytes() != data:
             return False
         os.link(previous, target)
         return True

@@ -118,3 +118,28 @@ def test_write_site_without_memory_reads_the_folder(tmp_path: Path) -> None:
     swapped = write_site(out, files)
     assert swapped.written == 10
     assert all(p.read_bytes() == b"y" for p in out.iterdir())
+
+
+def test_a_symlinked_folder_in_the_output_never_leads_a_write_outside(tmp_path: Path) -> None:
+    out, victim = tmp_path / "site", tmp_path / "content"
+    victim.mkdir()
+    (victim / "a.html").write_text("the editor's own file")
+    pages = {f"p{i}.html": b"x" for i in range(20)}
+    first = write_site(out, {**pages, "sub/a.html": b"v1"})
+    import shutil
+
+    shutil.rmtree(out / "sub")
+    (out / "sub").symlink_to(victim, target_is_directory=True)
+    write_site(out, {**pages, "sub/a.html": b"v2"}, first.hashes)
+    assert (victim / "a.html").read_text() == "the editor's own file"
+    assert not (out / "sub").is_symlink()
+    assert (out / "sub" / "a.html").read_bytes() == b"v2"
+
+
+def test_folders_left_by_a_dead_build_are_cleared(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    dead = tmp_path / ".site.new-999999999"  # no such process
+    dead.mkdir()
+    (dead / "half.html").write_text("half")
+    replace_site(out, {"index.html": b"ok"})
+    assert not dead.exists()
