@@ -25,12 +25,13 @@ from typing import Any, TypeVar
 
 # The heavy stages (sumy and NLTK, numpy and scipy, Jinja) are imported where they are used: a
 # build with nothing to do, and `digest --help`, must not pay seconds of imports.
-from digest import __version__, ingest
+from digest import ingest
 from digest.cache import (
     CACHE_DIR_NAME,
     JsonCache,
     article_from_json,
     article_to_json,
+    code_fingerprint,
     summary_from_json,
     summary_to_json,
 )
@@ -41,6 +42,7 @@ from digest.theme import default_theme_dir as _theme_dir
 
 log = logging.getLogger("digest")
 
+FileStat = tuple[int, int, int, int]  # mtime_ns, size, ctime_ns, inode: "has it changed?"
 PARALLEL_MIN_ITEMS = 64  # below this a process pool costs more than it saves
 FEATURE_BATCH = 50  # articles per clustering-features task
 T = TypeVar("T")
@@ -89,7 +91,7 @@ class BuildReport:
 class _FileState:
     """What the builder knows of one content file, so an unchanged file is never re-read."""
 
-    stat: tuple[int, int]  # (mtime_ns, size)
+    stat: FileStat
     content_hash: str
     article: Article | None
     warnings: tuple[str, ...]
@@ -142,12 +144,14 @@ class Builder:
         report_warnings = list(config_warnings)
         template_dirs = [d for d in (opts.templates_dir, _theme_dir()) if d.is_dir()]
         listing = self._list_content()
-        inputs = _inputs_digest(config, template_dirs, listing)
+        inputs = _inputs_digest(config, opts.config_file, template_dirs, listing)
         if not self.serving and self._last is None:
             unchanged = self._unchanged_since_last_build(inputs, config, started)
             if unchanged is not None:
+                unchanged.warnings[:0] = config_warnings
                 return unchanged
-        if render_only and self._last is not None and self._last[0] == config:
+        reused_stories = render_only and self._last is not None and self._last[0] == config
+        if reused_stories:
             _, stories, story_warnings = self._last
             files_read = summarized = 0
             article_count = sum(len(s.articles) for s in stories)
@@ -197,7 +201,11 @@ class Builder:
             seconds=time.perf_counter() - started,
             timings=timings,
         )
-        self._save_manifest(inputs, report)
+        if reused_stories:
+            # The stories predate this listing: a later one-shot build must not trust it.
+            self._drop_manifest()
+        else:
+            self._save_manifest(inputs, report, report_warnings[len(config_warnings) :])
         return report
 
     # -- nothing changed? ------------------------------------------------------------------------
@@ -214,7 +222,7 @@ class Builder:
         path, mtime and size); the output is every file the last build left, by size and mtime.
         Then building again would write the same bytes: a no-op rebuild costs a listing.
         """
-        if not self.options.use_cache:
+        if not self._persistent_cache:
             return None
         try:
             manifest = json.loads(self._manifest_path().read_text(encoding="utf-8"))
@@ -238,14 +246,18 @@ class Builder:
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None  # no manifest, or not one we can trust: build
 
-    def _save_manifest(self, inputs: str, report: BuildReport) -> None:
-        if not self.options.use_cache:
+    def _drop_manifest(self) -> None:
+        with contextlib.suppress(OSError):
+            self._manifest_path().unlink()
+
+    def _save_manifest(self, inputs: str, report: BuildReport, warnings: list[str]) -> None:
+        if not self._persistent_cache:
             return
         manifest = {
             "inputs": inputs,
             "outputs": {k: list(v) for k, v in _output_stats(self.options.output_dir).items()},
             "report": {
-                "warnings": report.warnings,
+                "warnings": warnings,
                 "articles": report.articles,
                 "stories": report.stories,
                 "days": report.days,
@@ -269,29 +281,40 @@ class Builder:
             raise BuildError("bad config:\n  " + "\n  ".join(loaded.errors))
         return loaded.config, loaded.warnings
 
+    @property
+    def _persistent_cache(self) -> bool:
+        """Whether .digest-cache/ may be used: asked for, and not inside the content folder."""
+        if not self.options.use_cache:
+            return False
+        folder = (self.options.site_dir / CACHE_DIR_NAME).resolve()
+        content = self.options.content_dir.resolve()
+        return folder != content and content not in folder.parents
+
     def _cache(self, name: str, scope: str) -> JsonCache:
         """The named cache for ``scope``; kept in memory between builds of this builder."""
         cache = self._caches.get(name)
         if cache is None or cache.scope_key != scope:
             folder = self.options.site_dir / CACHE_DIR_NAME / name
-            cache = JsonCache(folder if self.options.use_cache else None, scope)
+            cache = JsonCache(folder if self._persistent_cache else None, scope)
             self._caches[name] = cache
         return cache
 
     # -- ingest and clean ---------------------------------------------------------------------
 
-    def _list_content(self) -> list[tuple[str, Path, tuple[int, int] | None]]:
-        """Every article file with its (mtime_ns, size); None when it cannot be stat'ed."""
+    def _list_content(self) -> list[tuple[str, Path, FileStat | None]]:
+        """Every article file with its stat signature; None when it cannot be stat'ed."""
         content = self.options.content_dir
         try:
             listed = ingest.discover_relative(content)
         except OSError as exc:
             raise BuildError(f"cannot read the content folder {content}: {exc}") from exc
-        result: list[tuple[str, Path, tuple[int, int] | None]] = []
+        result: list[tuple[str, Path, FileStat | None]] = []
         for rel, path in listed:
             try:
                 st = os.stat(path)
-                result.append((rel, path, (st.st_mtime_ns, st.st_size)))
+                # ctime and inode too: an edit that keeps the size and restores the mtime (cp -p,
+                # rsync -a, coarse file systems) still changes the ctime, which no one can set.
+                result.append((rel, path, (st.st_mtime_ns, st.st_size, st.st_ctime_ns, st.st_ino)))
             except OSError:
                 result.append((rel, path, None))
         return result
@@ -299,7 +322,7 @@ class Builder:
     def _read_articles(
         self,
         config: Config,
-        listed: list[tuple[str, Path, tuple[int, int] | None]],
+        listed: list[tuple[str, Path, FileStat | None]],
         timings: dict[str, float],
     ) -> tuple[list[Article], list[str], int]:
         from digest import clean
@@ -327,9 +350,9 @@ class Builder:
             except OSError as exc:
                 warnings.append(f"{_shown(content, rel)}: cannot read: {exc.strerror or exc}")
                 continue
-            cached = cache.get(_file_key(rel, digest))
-            if cached is not None:
-                known[rel] = _state_from_json(stat, digest, cached)
+            state = _state_or_none(stat, digest, cache.get(_file_key(rel, digest)))
+            if state is not None:
+                known[rel] = state
             else:
                 todo.append((rel, path, stat, digest))
         if todo:
@@ -386,7 +409,7 @@ class Builder:
             "summaries", f"{config.summary.algorithm}|{config.summary.sentences}|{config.language}"
         )
         keys = [_story_key(group) for group in grouped]
-        todo = [i for i, key in enumerate(keys) if cache.get(key) is None]
+        todo = [i for i, key in enumerate(keys) if _summary_or_none(cache.get(key)) is None]
         results = self._map(
             _summarize_one,
             [(grouped[i], config.summary, config.language) for i in todo],
@@ -397,7 +420,7 @@ class Builder:
         stories: list[Story] = []
         warnings: list[str] = []
         for group, key in zip(grouped, keys, strict=True):
-            title, summary = summary_from_json(cache.get(key))
+            title, summary = summary_from_json(cache.get(key))  # checked above
             story_day = _story_day(group, config)
             story = Story(
                 id=_story_id(group),
@@ -558,12 +581,17 @@ def _check_partition(groups: list[list[int]], count: int) -> None:
 
 def _inputs_digest(
     config: Config,
+    config_file: Path,
     template_dirs: Sequence[Path],
-    listing: Sequence[tuple[str, Path, tuple[int, int] | None]],
+    listing: Sequence[tuple[str, Path, FileStat | None]],
 ) -> str:
     """Everything a build's output depends on, as one hash (see _unchanged_since_last_build)."""
     h = hashlib.sha256()
-    h.update(f"{__version__}\0{config.fingerprint()}\0".encode())
+    h.update(f"{code_fingerprint()}\0{config.fingerprint()}\0".encode())
+    try:  # the file itself too: an unknown key changes no setting but gives a warning
+        h.update(config_file.read_bytes())
+    except OSError:
+        h.update(b"\0no config")
     h.update(repr(_theme_fingerprint(template_dirs)).encode("utf-8", "surrogatepass"))
     for rel, _, stat in listing:
         h.update(f"\0{rel}\0{stat}".encode("utf-8", "surrogatepass"))
@@ -614,6 +642,26 @@ def _file_hash(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _state_or_none(stat: Any, digest: str, entry: Any) -> _FileState | None:
+    """The cached state, or None when there is none or it is not one we can read (a miss)."""
+    if entry is None:
+        return None
+    try:
+        return _state_from_json(stat, digest, entry)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _summary_or_none(entry: Any) -> Any:
+    if entry is None:
+        return None
+    try:
+        summary_from_json(entry)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return entry
 
 
 def _state_from_json(stat: tuple[int, int], digest: str, entry: dict[str, Any]) -> _FileState:

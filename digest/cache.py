@@ -8,6 +8,8 @@ written by another version or setting is ignored and rebuilt; it never fails a b
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import logging
 import os
@@ -15,6 +17,7 @@ import tempfile
 import zlib
 from dataclasses import fields
 from datetime import datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,27 @@ log = logging.getLogger("digest")
 
 CACHE_DIR_NAME = ".digest-cache"
 _FORMAT = 1
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """digest's own code and the versions of what shapes its results, as one short hash.
+
+    Part of every cache's scope: an editable install or an upgrade from git changes the code
+    without changing ``__version__``, and a cached article or summary from other code would make
+    a local build differ from a clean one.
+    """
+    h = hashlib.sha256(__version__.encode())
+    package = Path(__file__).resolve().parent
+    for source in sorted(package.glob("*.py")):
+        h.update(source.name.encode())
+        h.update(source.read_bytes())
+    for name in ("sumy", "nltk", "markdown-it-py", "jinja2", "numpy", "scipy", "pyyaml"):
+        try:
+            h.update(f"{name}={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{name}=?".encode())
+    return h.hexdigest()[:16]
 
 
 def article_to_json(article: Article) -> dict[str, Any]:
@@ -67,7 +91,7 @@ class JsonCache:
     def __init__(self, folder: Path | None, scope: str) -> None:
         self.folder = folder
         self.scope_key = scope
-        self.scope = f"{_FORMAT}|{__version__}|{scope}"
+        self.scope = f"{_FORMAT}|{code_fingerprint()}|{scope}"
         self._old: dict[str, Any] = {}
         for shard in range(self.SHARDS):
             self._old.update(self._load(shard))

@@ -104,7 +104,8 @@ def article_id(rel_path: str) -> str:
     stem = PurePosixPath(rel_path).stem
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_stem.lower()).strip("-")[:40].strip("-") or "article"
-    return f"{slug}-{hashlib.sha1(rel_path.encode('utf-8')).hexdigest()[:6]}"
+    # 48 bits of hash: ids of 100,000 files named index.md still collide with odds of 1 in 50,000.
+    return f"{slug}-{hashlib.sha1(rel_path.encode('utf-8')).hexdigest()[:12]}"
 
 
 # --------------------------------------------------------------------------- reading

@@ -230,3 +230,55 @@ def test_no_op_rebuild_keeps_warnings_and_notices_a_damaged_output(sample_site: 
     run("build", cwd=sample_site)
     digest = json.loads((sample_site / "site" / "digest.json").read_text(encoding="utf-8"))
     assert "late.md" in [a["path"] for s in digest["stories"] for a in s["articles"]]
+
+
+def test_a_damaged_cache_entry_is_a_miss_not_a_crash(sample_site: Path) -> None:
+    assert run("build", cwd=sample_site).returncode == 0
+    for shard in (sample_site / ".digest-cache").rglob("*.json"):
+        data = json.loads(shard.read_text(encoding="utf-8"))
+        for entry in data.get("entries", {}).values():
+            if isinstance(entry, dict) and isinstance(entry.get("article"), dict):
+                entry["article"]["bogus"] = 1
+            elif isinstance(entry, dict) and "summary" in entry:
+                entry["summary"] = [["only text"]]
+        shard.write_text(json.dumps(data), encoding="utf-8")
+    (sample_site / ".digest-cache" / "manifest.json").unlink()
+    result = run("build", cwd=sample_site)
+    assert result.returncode == 0, result.stderr
+    assert "reading 2 of 2 files" in result.stderr
+
+
+def test_a_new_config_warning_is_not_hidden_by_the_no_op_shortcut(sample_site: Path) -> None:
+    assert run("build", "--strict", cwd=sample_site).returncode == 0
+    (sample_site / "digest.toml").write_text('titel = "typo"\n')
+    result = run("build", "--strict", cwd=sample_site)
+    assert result.returncode == 1 and "titel" in result.stderr
+
+
+def test_an_edit_with_the_same_size_and_restored_mtime_is_seen(sample_site: Path) -> None:
+    import os
+
+    (sample_site / "content" / "note.md").write_text(
+        "---\ntitle: Harbour note\ndate: 2025-07-03\n---\nThe ferry left at nine.\n"
+    )
+    assert run("build", cwd=sample_site).returncode == 0
+    note = sample_site / "content" / "note.md"
+    before = note.stat()
+    note.write_text(note.read_text().replace("nine", "four"))  # same size
+    os.utime(note, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert run("build", cwd=sample_site).returncode == 0
+    page = (sample_site / "site" / "digest.json").read_text(encoding="utf-8")
+    assert "four" in page or "four" in "".join(
+        p.read_text(encoding="utf-8") for p in (sample_site / "site" / "articles").rglob("*.html")
+    )
+
+
+def test_no_cache_is_written_into_the_content_folder(tmp_path: Path) -> None:
+    shutil.copytree(SAMPLE_CONTENT, tmp_path / "articles")
+    before = tree_state(tmp_path / "articles")
+    result = run(
+        "build", "--content", ".", "--output", str(tmp_path / "out"), cwd=tmp_path / "articles"
+    )
+    assert result.returncode == 0, result.stderr
+    assert tree_state(tmp_path / "articles") == before
+    assert not (tmp_path / "articles" / ".digest-cache").exists()

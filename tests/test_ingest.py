@@ -134,10 +134,13 @@ def test_article_id_is_slug_plus_hash_and_safe() -> None:
     one = article_id("world/Ünïcode Story — Über Alles!!.md")
     assert re.fullmatch(r"[a-z0-9-]+", one)
     slug, digest = one.rsplit("-", 1)
-    assert len(slug) <= 40 and len(digest) == 6
+    assert len(slug) <= 40 and len(digest) == 12
     assert slug.startswith("unicode-story-uber-alles")
     assert article_id("a/x.md") != article_id("b/x.md")
     assert article_id("a/x.md") == article_id("a/x.md")
+    # Thousands of files share a name (index.md): their ids must not collide.
+    ids = {article_id(f"2025/{n:05d}/index.md") for n in range(20000)}
+    assert len(ids) == 20000
     assert re.fullmatch(r"[a-z0-9-]+", article_id("日本語.md"))
 
 
