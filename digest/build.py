@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -113,6 +114,7 @@ class Builder:
         # its first build always runs to fill it. A one-shot build returns at once when nothing
         # changed (see the manifest) and lets go of what only a next build would reuse.
         self.serving = serving
+        self._cancelled = threading.Event()
         # Held while the output folder changes; a server reading files takes it too.
         self.write_lock = write_lock if write_lock is not None else contextlib.nullcontext()
         self._written: dict[str, str] | None = None  # what this builder last wrote: path -> hash
@@ -180,6 +182,8 @@ class Builder:
         mark = time.perf_counter()
         try:
             with self.write_lock:
+                if self._cancelled.is_set():  # stopping: leave the site as it is, whole
+                    raise BuildError("build cancelled before writing; the site is unchanged")
                 result = write_site(opts.output_dir, files, self._written)
         except OSError as exc:
             self._written = None  # the folder's state is unknown now: read it next time
@@ -207,6 +211,10 @@ class Builder:
         else:
             self._save_manifest(inputs, report, report_warnings[len(config_warnings) :])
         return report
+
+    def cancel(self) -> None:
+        """Make a build under way stop before it writes (a server shutting down)."""
+        self._cancelled.set()
 
     # -- nothing changed? ------------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ log = logging.getLogger("digest")
 
 EXIT_OK, EXIT_FATAL = 0, 2
 SWAP_WAIT_SECONDS = 30.0  # a request waits at most this long for a running build
+WRITE_WAIT_SECONDS = 60.0  # on shutdown, how long to let a write under way finish
 KEEPALIVE_SECONDS = 15.0  # an event stream sends a comment this often to notice gone clients
 
 CONTENT_TYPES = {
@@ -197,31 +198,35 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
                 message = status.error or "the first build has not finished yet"
                 self._send(code, "text/html; charset=utf-8", error_page(message, 0), head)
                 return
-        found, data = self._fetch()
+        found, data, epoch = self._fetch()
         if found.status in (301, 302):
             self._send(found.status, "text/plain; charset=utf-8", b"", head, found.location)
         elif found.file is not None and data is not None:
             ctype = content_type(found.file)
-            self._send(200, ctype, self._html(data) if "text/html" in ctype else data, head)
+            page = self._html(data, epoch) if "text/html" in ctype else data
+            self._send(200, ctype, page, head)
         else:
             self._not_found(found.status, head)
 
-    def _fetch(self) -> tuple[Found, bytes | None]:
-        """The request's file and its bytes; a miss during a build waits for it and looks again.
+    def _fetch(self) -> tuple[Found, bytes | None, int]:
+        """The request's file, its bytes and the epoch they are at least as new as.
 
-        A miss can be the instant between ``replace_site``'s two renames, when the output folder
-        does not exist: never a reason to answer 404.
+        The epoch is read before the file, under the write lock: a build that lands after the
+        read announces a newer epoch, so the page reloads; never the other way round (an old
+        page stamped with the new epoch would never reload). A miss during a build waits for
+        it and looks again: it can be the instant between ``replace_site``'s two renames.
         """
         for attempt in (1, 2):
             with self.server.site.write_lock:  # never between two files of one build's write
+                epoch = self.server.site.state.status().epoch
                 found = self._lookup()
                 if found.file is not None:
                     try:
-                        return found, found.file.read_bytes()
+                        return found, found.file.read_bytes(), epoch
                     except OSError:
                         found = Found(404)
             if found.status != 404 or attempt == 2:
-                return found, None
+                return found, None, epoch
             self.server.site.state.wait_idle(SWAP_WAIT_SECONDS)
         raise AssertionError("unreachable")
 
@@ -242,8 +247,10 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             data = b"<!doctype html><title>Forbidden</title><h1>Forbidden</h1>"
         self._send(status, "text/html; charset=utf-8", self._html(data), head)
 
-    def _html(self, data: bytes) -> bytes:
-        return inject(data, self.server.site.state.status().epoch)
+    def _html(self, data: bytes, epoch: int | None = None) -> bytes:
+        if epoch is None:
+            epoch = self.server.site.state.status().epoch
+        return inject(data, epoch)
 
     def _send(
         self, status: int, ctype: str, data: bytes, head: bool, location: str | None = None
@@ -461,6 +468,11 @@ class DevServer:
         self.site.state.close()  # ends event streams and waiting requests
         self.httpd.shutdown()
         self.httpd.server_close()
+        # A build under way must not be cut off in the middle of writing the site: it is told
+        # not to start writing, and a write already started is waited for (writes are short).
+        self.site.builder.cancel()
+        if self.site.write_lock.acquire(timeout=WRITE_WAIT_SECONDS):
+            self.site.write_lock.release()
         self.debouncer.stop()
         self._http_thread.join(2.0)
 
