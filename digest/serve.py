@@ -325,6 +325,7 @@ class LiveSite:
         self.write_lock = threading.Lock()  # held by the builder while it changes the folder
         self.builder = builder if builder is not None else Builder(options, serving=True)
         self.builder.write_lock = self.write_lock
+        self.builder.serving = True  # keep every stage's memory between rebuilds
         self.state = BuildState()
         self.state.base_path = _configured_base_path(options)
         self.builds = 0  # every build run, good or bad (tests count them)
@@ -384,6 +385,10 @@ class LiveSite:
         if self.strict and report.warnings:
             shown = "\n".join(report.warnings[:50])
             self.state.report_problem(f"{len(report.warnings)} warnings (--strict):\n{shown}")
+        if first:
+            # A cold build summarizes in worker processes; without this the first edit would
+            # pay for importing sumy and NLTK (a second) in this one.
+            import digest.summarize  # noqa: F401
 
     def _failed(self, batch: Batch, message: str, started: float) -> None:
         self.state.build_failed(message)
