@@ -6,27 +6,14 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SAMPLE_CONTENT
+from tests.conftest import run_digest as run
 
 FURNITURE = ("...", "…", "Kenya Star", "pic.twitter", "t.co/", "@ulgenfatma74", "GMT+10")
-
-
-def run(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    return subprocess.run(
-        [sys.executable, "-m", "digest", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
 
 
 @pytest.fixture
@@ -256,7 +243,6 @@ def test_a_new_config_warning_is_not_hidden_by_the_no_op_shortcut(sample_site: P
 
 
 def test_an_edit_with_the_same_size_and_restored_mtime_is_seen(sample_site: Path) -> None:
-    import os
 
     (sample_site / "content" / "note.md").write_text(
         "---\ntitle: Harbour note\ndate: 2025-07-03\n---\nThe ferry left at nine.\n"

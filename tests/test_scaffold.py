@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -18,7 +16,7 @@ import yaml
 from digest import scaffold
 from digest.config import ClusterConfig, Config, SummaryConfig, load_config
 from digest.scaffold import ScaffoldError, init_site
-from tests.conftest import REPO
+from tests.conftest import REPO, run_digest
 
 SITE_FILES = {
     "digest.toml",
@@ -28,18 +26,6 @@ SITE_FILES = {
     "requirements.txt",
     ".github/workflows/pages.yml",
 }
-
-
-def run_digest(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "digest", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
 
 
 def files_in(folder: Path) -> set[str]:
