@@ -166,6 +166,7 @@ def _prepare(articles: Sequence[Article]) -> _Prepared:
 _Features = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # ids, numbers, counts, shingles
 _FEATURE_MEMO: dict[tuple[str, str], _Features] = {}
 _TERM_IDS: dict[str, int] = {}  # term -> stable 64-bit id (blake2b), cached per process
+_NUMBERS: dict[str, bool] = {}  # term -> whether it holds a digit, cached per process
 
 
 def _term_id(term: str) -> int:
@@ -176,11 +177,19 @@ def _term_id(term: str) -> int:
     return tid
 
 
+def _is_number(term: str) -> bool:
+    number = _NUMBERS.get(term)
+    if number is None:
+        number = _NUMBERS[term] = any(ch.isdigit() for ch in term)
+    return number
+
+
 def forget() -> None:
     """Drop the memos that only speed up a next build in this process."""
     _FEATURE_MEMO.clear()
     _COPY_MEMO.clear()
     _TERM_IDS.clear()
+    _NUMBERS.clear()
 
 
 def missing_features(articles: Sequence[Article]) -> list[tuple[str, str]]:
@@ -192,15 +201,14 @@ def compute_features(batch: Sequence[tuple[str, str]]) -> list[_Features]:
     """Features of a batch of (title, text) keys; a pure function, so it may run in a worker."""
     if len(_TERM_IDS) > 5_000_000:
         _TERM_IDS.clear()
+        _NUMBERS.clear()
     computed = [_features(title, text) for title, text in batch]
     shingles = _shingles([tokens for _, tokens in computed])
     result: list[_Features] = []
     for ((body, capitals, title), _tokens), hashes in zip(computed, shingles, strict=True):
         terms = [t for t in body.keys() | title.keys() if _keep(t)]
         ids = np.fromiter(map(_term_id, terms), dtype=np.uint64, count=len(terms))
-        numbers = np.fromiter(
-            (any(ch.isdigit() for ch in t) for t in terms), dtype=bool, count=len(terms)
-        )
+        numbers = np.fromiter(map(_is_number, terms), dtype=bool, count=len(terms))
         counts = np.array(
             [
                 [body.get(t, 0) for t in terms],

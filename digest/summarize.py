@@ -400,6 +400,22 @@ class MatrixLexRankSummarizer(LexRankSummarizer):
 
 
 def make_summarizer(algorithm: str, lang: Language, title: str) -> Any:
+    """A sumy summarizer set up for ``lang``; the same object again unless it needs the title.
+
+    sumy normalises its whole stop-word list whenever one is set: once per story was a few
+    percent of a cold build. Edmundson reads the headline, so it is made anew each time.
+    """
+    if algorithm == "edmundson":
+        return _new_summarizer(algorithm, lang, title)
+    return _shared_summarizer(algorithm, lang)
+
+
+@lru_cache(maxsize=32)
+def _shared_summarizer(algorithm: str, lang: Language) -> Any:
+    return _new_summarizer(algorithm, lang, "")
+
+
+def _new_summarizer(algorithm: str, lang: Language, title: str) -> Any:
     classes: dict[str, Callable[..., Any]] = {
         "lexrank": MatrixLexRankSummarizer,
         "textrank": TextRankSummarizer,
