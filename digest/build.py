@@ -146,7 +146,8 @@ class Builder:
         report_warnings = list(config_warnings)
         template_dirs = [d for d in (opts.templates_dir, _theme_dir()) if d.is_dir()]
         listing = self._list_content()
-        inputs = _inputs_digest(config, opts.config_file, template_dirs, listing)
+        theme = _theme_fingerprint(template_dirs)
+        inputs = _inputs_digest(config, opts.config_file, theme, listing)
         if not self.serving and self._last is None:
             unchanged = self._unchanged_since_last_build(inputs, config, started)
             if unchanged is not None:
@@ -169,7 +170,7 @@ class Builder:
 
         mark = time.perf_counter()
         site = assemble_site(stories, config)
-        memo_scope = (config, _theme_fingerprint(template_dirs))
+        memo_scope = (config, theme)
         if self._memo is None or memo_scope != self._memo_scope:
             self._memo = render.PageMemo()
             self._memo_scope = memo_scope
@@ -205,8 +206,9 @@ class Builder:
             seconds=time.perf_counter() - started,
             timings=timings,
         )
-        if reused_stories:
-            # The stories predate this listing: a later one-shot build must not trust it.
+        if reused_stories or self.serving:
+            # Reused stories predate this listing, so a later one-shot build must not trust it;
+            # a server rebuilds on every save and leaves the manifest to digest build.
             self._drop_manifest()
         else:
             self._save_manifest(inputs, report, report_warnings[len(config_warnings) :])
@@ -590,7 +592,7 @@ def _check_partition(groups: list[list[int]], count: int) -> None:
 def _inputs_digest(
     config: Config,
     config_file: Path,
-    template_dirs: Sequence[Path],
+    theme: tuple[tuple[str, int, int], ...],
     listing: Sequence[tuple[str, Path, FileStat | None]],
 ) -> str:
     """Everything a build's output depends on, as one hash (see _unchanged_since_last_build)."""
@@ -600,7 +602,7 @@ def _inputs_digest(
         h.update(config_file.read_bytes())
     except OSError:
         h.update(b"\0no config")
-    h.update(repr(_theme_fingerprint(template_dirs)).encode("utf-8", "surrogatepass"))
+    h.update(repr(theme).encode("utf-8", "surrogatepass"))
     for rel, _, stat in listing:
         h.update(f"\0{rel}\0{stat}".encode("utf-8", "surrogatepass"))
     return h.hexdigest()
