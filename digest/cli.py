@@ -136,6 +136,7 @@ class _Formatter(logging.Formatter):
 
 def run_build(args: argparse.Namespace) -> int:
     from digest.build import Builder, BuildError
+    from digest.views import plural
 
     options = build_options(args)
     try:
@@ -148,9 +149,9 @@ def run_build(args: argparse.Namespace) -> int:
         log.warning("%s", warning)
     log.info(
         "built %s into %s over %s in %.2fs -> %s (%d files written, %d unchanged)",
-        _count(report.articles, "article"),
-        _count(report.stories, "story", "stories"),
-        _count(report.days, "day"),
+        plural(report.articles, "article"),
+        plural(report.stories, "story", "stories"),
+        plural(report.days, "day"),
         report.seconds,
         options.output_dir,
         report.written,
@@ -163,10 +164,6 @@ def run_build(args: argparse.Namespace) -> int:
             log.error("%d warnings with --strict", len(report.warnings))
             return EXIT_WARNINGS
     return EXIT_OK
-
-
-def _count(n: int, one: str, many: str = "") -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -46,6 +46,7 @@ from digest.livereload import (
     inject,
 )
 from digest.output import MARKER
+from digest.views import plural
 from digest.watch import CONTENT, Batch, Debouncer, Watcher
 
 log = logging.getLogger("digest")
@@ -366,14 +367,13 @@ class LiveSite:
         epoch = self.state.build_succeeded(reload=changed, base_path=report.config.base_path)
         what = "built" if first else "re-rendered" if batch.render_only else "rebuilt"
         log.info(
-            "%s in %.2fs after %s: %d files read, %d stories summarized, %d files written, "
-            "%d unchanged%s",
+            "%s in %.2fs after %s: %s read, %s summarized, %s written, %d unchanged%s",
             what,
             time.perf_counter() - started,
             batch.describe(os.getcwd()),
-            report.files_read,
-            report.stories_summarized,
-            report.written,
+            plural(report.files_read, "file"),
+            plural(report.stories_summarized, "story", "stories"),
+            plural(report.written, "file"),
             report.unchanged,
             f" (epoch {epoch})" if changed else " (nothing changed, no reload)",
         )
