@@ -63,15 +63,6 @@ class Story:
     def replace(self, **changes: object) -> Story:
         return dataclasses.replace(self, **changes)
 
-    @property
-    def sources(self) -> tuple[str, ...]:
-        """Distinct outlet names in article order."""
-        seen: dict[str, None] = {}
-        for article in self.articles:
-            if article.source:
-                seen.setdefault(article.source, None)
-        return tuple(seen)
-
 
 @dataclass(frozen=True)
 class Day:
