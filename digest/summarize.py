@@ -204,8 +204,8 @@ def opens_unclosed_quote(text: str) -> bool:
     """Whether ``text`` starts a quotation that a later sentence closes ('We are ... . We ...,'
     he said): on its own it lacks the speaker, and a summary would leave the quote open."""
     first = text[:1]
-    if first in "\"\u201c":
-        return not any(mark in text[1:] for mark in "\"\u201d")
+    if first in '"\u201c':
+        return not any(mark in text[1:] for mark in '"\u201d')
     if first in "'\u2018":
         return _SINGLE_CLOSE.search(text, 1) is None
     return False
