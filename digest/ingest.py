@@ -757,7 +757,13 @@ def _shorten(sentence: str) -> str:
     keep = clause_cut or best or 1
     while keep > 1 and tokens[keep - 1].lower().strip(",;:") in _WEAK_END:
         keep -= 1
-    return " ".join(tokens[:keep]).rstrip(",;:-\u2013\u2014 ") + "\u2026"
+    headline = " ".join(tokens[:keep]).rstrip(",;:-\u2013\u2014 ")
+    # Cut where a clause ends, the headline is whole ("Putin held a call with Trump"); cut in
+    # the middle of one, "…" says so. A trailing "…" is also how teasers look, so use it only then.
+    at_clause = tokens[keep - 1].endswith((",", ";", ":")) or (
+        keep < len(tokens) and tokens[keep].lower() in _CLAUSE_WORDS
+    )
+    return headline if clause_cut and at_clause else headline + "\u2026"
 
 
 def _title_from_stem(rel_path: str) -> str:

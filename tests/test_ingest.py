@@ -458,3 +458,13 @@ def test_long_title_is_cut_with_an_ellipsis(content: Path) -> None:
     assert article.title.endswith("\u2026")
     assert len(article.title) <= 111
     assert not article.title.endswith("...")
+
+
+def test_long_title_cut_where_a_clause_ends_needs_no_ellipsis(content: Path) -> None:
+    text = (
+        "Russian President Vladimir Putin held a telephonic conversation with US President "
+        "Donald Trump in which he made it clear that Moscow will not back down on its goals.\n"
+    )
+    article = read(content, "c.txt", text).article
+    assert article is not None
+    assert article.title.endswith("Donald Trump"), article.title
