@@ -145,7 +145,7 @@ class Builder:
 
         report_warnings = list(config_warnings)
         template_dirs = [d for d in (opts.templates_dir, _theme_dir()) if d.is_dir()]
-        listing = self._list_content()
+        listing, listing_warnings = self._list_content()
         theme = _theme_fingerprint(template_dirs)
         inputs = _inputs_digest(config, opts.config_file, theme, listing)
         if not self.serving and self._last is None:
@@ -161,6 +161,7 @@ class Builder:
             report_warnings += story_warnings
         else:
             articles, file_warnings, files_read = self._read_articles(config, listing, timings)
+            file_warnings[:0] = listing_warnings
             stories, story_warnings, summarized = self._make_stories(articles, config, timings)
             self._last = (config, stories, file_warnings + story_warnings)
             article_count = len(articles)
@@ -311,28 +312,30 @@ class Builder:
 
     # -- ingest and clean ---------------------------------------------------------------------
 
-    def _list_content(self) -> list[tuple[str, Path, FileStat | None]]:
-        """Every article file with its stat signature; None when it cannot be stat'ed."""
+    def _list_content(self) -> tuple[list[tuple[str, Path, FileStat]], list[str]]:
+        """Every article file with its stat signature, and a warning for each unreadable one."""
         content = self.options.content_dir
         try:
             listed = ingest.discover_relative(content)
         except OSError as exc:
             raise BuildError(f"cannot read the content folder {content}: {exc}") from exc
-        result: list[tuple[str, Path, FileStat | None]] = []
+        result: list[tuple[str, Path, FileStat]] = []
+        warnings: list[str] = []
         for rel, path in listed:
             try:
                 st = os.stat(path)
-                # ctime and inode too: an edit that keeps the size and restores the mtime (cp -p,
-                # rsync -a, coarse file systems) still changes the ctime, which no one can set.
-                result.append((rel, path, (st.st_mtime_ns, st.st_size, st.st_ctime_ns, st.st_ino)))
-            except OSError:
-                result.append((rel, path, None))
-        return result
+            except OSError as exc:
+                warnings.append(f"{_shown(content, rel)}: cannot read: {exc.strerror or exc}")
+                continue
+            # ctime and inode too: an edit that keeps the size and restores the mtime (cp -p,
+            # rsync -a, coarse file systems) still changes the ctime, which no one can set.
+            result.append((rel, path, (st.st_mtime_ns, st.st_size, st.st_ctime_ns, st.st_ino)))
+        return result, warnings
 
     def _read_articles(
         self,
         config: Config,
-        listed: list[tuple[str, Path, FileStat | None]],
+        listed: list[tuple[str, Path, FileStat]],
         timings: dict[str, float],
     ) -> tuple[list[Article], list[str], int]:
         from digest import clean
@@ -344,13 +347,10 @@ class Builder:
         if scope != self._files_scope:
             self._files, self._files_scope = {}, scope
         known: dict[str, _FileState] = {}
-        todo: list[tuple[str, Path, tuple[int, int], str]] = []
+        todo: list[tuple[str, Path, FileStat, str]] = []
         warnings: list[str] = []
         for rel, path, stat in listed:
             try:
-                if stat is None:
-                    os.stat(path)  # raises the reason it cannot be read
-                    raise OSError(f"{path} changed while it was read")
                 previous = self._files.get(rel)
                 if previous is not None and previous.stat == stat:
                     known[rel] = previous
@@ -379,9 +379,11 @@ class Builder:
             cache.put(_file_key(rel, digest), entry)
             known[rel] = _state_from_json(stat, digest, entry)
         cache.finish()
-        self._files = known
-        articles = [s.article for s in known.values() if s.article is not None]
-        for state in known.values():
+        # In listing order, whichever files came from memory, the cache or a fresh read: the
+        # stages after this see the same input in a warm build as in a cold one.
+        self._files = {rel: known[rel] for rel, _, _ in listed if rel in known}
+        articles = [s.article for s in self._files.values() if s.article is not None]
+        for state in self._files.values():
             warnings.extend(state.warnings)
         timings["read"] = time.perf_counter() - mark
         mark = time.perf_counter()
@@ -510,7 +512,7 @@ def _summarize_one(args: tuple[list[Article], Any, str]) -> dict[str, Any]:
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def assemble_site(stories: Iterable[Story], config: Config) -> Site:
+def assemble_site(stories: Sequence[Story], config: Config) -> Site:
     """Stories -> days (newest first, each with its neighbours) and the undated stories."""
     by_day: dict[date, list[Story]] = defaultdict(list)
     undated: list[Story] = []
@@ -527,18 +529,12 @@ def assemble_site(stories: Iterable[Story], config: Config) -> Site:
                 next=ordered_days[i - 1] if i > 0 else None,
             )
         )
-    times = [a.published for s in stories_of(days, undated) for a in s.articles if a.published]
+    times = [a.published for s in stories for a in s.articles if a.published]
     return Site(
         days=tuple(days),
         undated=tuple(sorted(undated, key=_story_rank)),
         generated=max(times) if times else None,
     )
-
-
-def stories_of(days: Iterable[Day], undated: Iterable[Story]) -> Iterable[Story]:
-    for day in days:
-        yield from day.stories
-    yield from undated
 
 
 def _story_rank(story: Story) -> tuple[Any, ...]:
@@ -593,7 +589,7 @@ def _inputs_digest(
     config: Config,
     config_file: Path,
     theme: tuple[tuple[str, int, int], ...],
-    listing: Sequence[tuple[str, Path, FileStat | None]],
+    listing: Sequence[tuple[str, Path, FileStat]],
 ) -> str:
     """Everything a build's output depends on, as one hash (see _unchanged_since_last_build)."""
     h = hashlib.sha256()
@@ -674,7 +670,7 @@ def _summary_or_none(entry: Any) -> Any:
     return entry
 
 
-def _state_from_json(stat: tuple[int, int], digest: str, entry: dict[str, Any]) -> _FileState:
+def _state_from_json(stat: FileStat, digest: str, entry: dict[str, Any]) -> _FileState:
     article = article_from_json(entry["article"]) if entry["article"] else None
     return _FileState(stat, digest, article, tuple(entry["warnings"]))
 

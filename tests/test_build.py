@@ -64,3 +64,14 @@ def test_an_edit_rereads_one_file_and_resummarizes_one_story(tmp_path: Path) -> 
     assert report.written >= 1
     again = builder.build()
     assert (again.files_read, again.stories_summarized, again.written) == (0, 0, 0)
+
+
+def test_a_warm_rebuild_writes_what_a_cold_build_writes(tmp_path: Path) -> None:
+    write_stream(tmp_path / "content", 40)
+    builder = build(tmp_path, "warm", workers=1)
+    for name in ("a003.md", "a021.md"):  # re-read, while the others come from memory
+        edited = tmp_path / "content" / name
+        edited.write_text(edited.read_text() + "\nA relief fund opened on Tuesday.\n")
+    builder.build()
+    build(tmp_path, "cold", workers=1)
+    assert files_of(tmp_path / "warm") == files_of(tmp_path / "cold")
