@@ -316,8 +316,16 @@ def _mark_outside_main_block(
 ) -> None:
     """Keep the densest contiguous run of content lines (a maximum-sum segment over line scores,
     furniture already marked counting as chrome); lines outside it are the page around the
-    article. Short lines inside it (subheadings, captions) stay."""
-    scores = [(-3.0 if drop[i] else _line_score(line)) for i, line in enumerate(lines)]
+    article. Short lines inside it (subheadings, captions) stay. A sentence dropped only as a
+    repeat counts as neither text nor chrome: a meal plan, a chorus or a table repeating its
+    own rows is still one article, while a menu's second copy (short lines) stays chrome."""
+    copies = set(repeats)
+    scores = []
+    for index, line in enumerate(lines):
+        score = _line_score(line)
+        if drop[index]:
+            score = 0.0 if score > 0 and index in copies else -3.0
+        scores.append(score)
     best_sum, best = 0.0, (0, 0)
     run_sum, run_start = 0.0, 0
     for index, score in enumerate(scores):

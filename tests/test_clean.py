@@ -545,3 +545,42 @@ def test_ellipses_inside_running_text_stay_teaser_lists_go() -> None:
     ]
     text = "\n".join([*STORY[:2], *teasers, "Most read", *STORY[2:]])
     assert clean_article(make(text)).text.split("\n") == STORY
+
+
+def test_an_article_repeating_its_own_sentences_is_not_cut_to_its_footer() -> None:
+    # a meal plan: each day repeats most of the day before; the copies go, but they must not
+    # fence the days off from each other, leaving the disclaimers below as "the article"
+    intro = "Both plans follow the same rules, so you work out your daily target only once."
+    same = [
+        "Asparagus and eggs with half a cup of sweet potato and one teaspoon of olive oil.",
+        "Containers: one green, one red, one yellow.",
+        "Chicken with zucchini noodles, half a cup of edamame and a teaspoon of sesame oil.",
+        "Containers: one green, one red, one yellow, one orange.",
+    ]
+    dinners = [
+        "Beef chili with cilantro, ten olives and a side salad of lettuce and tomatoes.",
+        "Tomato and cucumber salad with feta, white beans and a spoon of balsamic vinegar.",
+        "Slow cooker lentil soup with carrots, celery and a slice of whole-grain toast.",
+        "Baked salmon with green beans, brown rice and a wedge of lemon on the side.",
+        "Turkey meatballs with marinara sauce, spinach and half a cup of quinoa.",
+    ]
+    page = ["Home", "Recipes", "Meal plans", "Meal prep for the second week", intro]
+    for day, dinner in enumerate(dinners, 1):
+        page += [f"Day {day}", *same, dinner]
+    topics = "Workouts Nutrition Recipes Yoga Cardio Strength Wellness Beauty Science Results"
+    topics += " Running Cycling Pilates Sleep Family"
+    page += ["Related articles", "Why breakfast matters", "Five quick lunches", "Facebook"]
+    page += [*topics.split(), *(f"{topic} Hub" for topic in topics.split()), "Privacy"]
+    footer = [
+        "The information provided on this website, including the blogs, community pages and "
+        "program materials, is not intended to replace advice from your doctor or dietitian.",
+        "Results vary depending on starting point, goals and effort, and exercise and a proper "
+        "diet are necessary to achieve and maintain weight loss and muscle definition.",
+        "Consult your physician and follow all safety instructions before beginning any "
+        "exercise program or using any supplement or meal replacement product.",
+    ]
+    lines = clean_article(make("\n".join([*page, *footer]))).text.split("\n")
+    assert intro in lines and all(line in lines for line in [*same, *dinners])
+    assert lines.count(same[1]) == 1  # the copies themselves still go
+    for line in ("Home", "Meal plans", "Why breakfast matters", "Yoga Hub", *footer):
+        assert line not in lines
