@@ -486,10 +486,14 @@ def _widen_block(lines: Sequence[str], drop: list[bool], start: int, end: int) -
     """Grow the block over neighbouring lines of six words or more that no rule called furniture
     (a headline above, a caption or credit line below, a list continuing the text), stepping over
     at most one very short line or copy of a block line between them; lines without a word
-    (stray marks, zero-width spaces) are stepped over freely."""
+    (stray marks, zero-width spaces) are stepped over freely. Another story's teaser ("...") is
+    never the article's edge."""
 
     def fits(index: int) -> bool:
-        return not drop[index] and _word_count(lines[index]) >= _EDGE_MIN_WORDS
+        line = lines[index]
+        if drop[index] or is_teaser(line):
+            return False
+        return _word_count(line) >= _EDGE_MIN_WORDS
 
     # a copy of one of the block's own lines (a caption the article repeats) is no fence
     own = {

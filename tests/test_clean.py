@@ -584,3 +584,9 @@ def test_an_article_repeating_its_own_sentences_is_not_cut_to_its_footer() -> No
     assert lines.count(same[1]) == 1  # the copies themselves still go
     for line in ("Home", "Meal plans", "Why breakfast matters", "Yoga Hub", *footer):
         assert line not in lines
+
+
+def test_the_block_does_not_grow_over_a_teaser_of_another_story() -> None:
+    teaser = "Housing authority sued over alleged secret board meeting..."
+    page = ["Home", *STORY, "More Business News", teaser, "Most popular", "Privacy"]
+    assert clean_article(make("\n".join(page))).text.split("\n") == STORY
