@@ -348,7 +348,7 @@ def _mark_outside_main_block(
     _keep_cited_links(lines, drop, start, end)
 
 
-_MID_SENTENCE_END = re.compile(r"(?:\b[a-z]+|,)$")
+_MID_SENTENCE_END = re.compile(r"(?:(?<![.@/])\b[a-z]+|,)$")
 _SENTENCE_TAIL_LINES = 4
 _SENTENCE_TAIL_WORDS = 12
 
@@ -356,7 +356,8 @@ _SENTENCE_TAIL_WORDS = 12
 def _finish_sentence(lines: Sequence[str], drop: list[bool], end: int) -> int:
     """When the block's last line stops mid-sentence ("...easily outpacing the"), the short
     lines after it up to the one that ends the sentence are its rest (link texts a copy put on
-    lines of their own: "Dow Jones Industrial Average" / "and" / "S&P 500" / "over the span.")."""
+    lines of their own: "Dow Jones Industrial Average" / "and" / "S&P 500" / "over the span.").
+    A line ending in an address ("name@example.com", "twitter.com/name") is not cut short."""
     if not end or not _MID_SENTENCE_END.search(lines[end - 1]):
         return end
     for index in range(end, min(end + _SENTENCE_TAIL_LINES, len(lines))):
@@ -466,6 +467,7 @@ def _keep_only_copy(
 
 
 _EDGE_MIN_WORDS = 6
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 
 
 def _closes_story(last: str, line: str) -> bool:
@@ -487,13 +489,15 @@ def _widen_block(lines: Sequence[str], drop: list[bool], start: int, end: int) -
     (a headline above, a caption or credit line below, a list continuing the text), stepping over
     at most one very short line or copy of a block line between them; lines without a word
     (stray marks, zero-width spaces) are stepped over freely. Another story's teaser ("...") is
-    never the article's edge."""
+    never the article's edge. Below the article a line with an e-mail address fits whatever its
+    length: the writer's contact line that closes a story ("Columnist Park pillgoo9@..."),
+    usually followed by a photo credit and the story's rights line."""
 
-    def fits(index: int) -> bool:
+    def fits(index: int, step: int) -> bool:
         line = lines[index]
         if drop[index] or is_teaser(line):
             return False
-        return _word_count(line) >= _EDGE_MIN_WORDS
+        return _word_count(line) >= _EDGE_MIN_WORDS or (step > 0 and bool(_EMAIL.search(line)))
 
     # a copy of one of the block's own lines (a caption the article repeats) is no fence
     own = {
@@ -510,7 +514,7 @@ def _widen_block(lines: Sequence[str], drop: list[bool], start: int, end: int) -
     def walk(index: int, step: int, edge: int) -> int:
         gap = False
         while 0 <= index < len(lines):
-            if fits(index):
+            if fits(index, step):
                 edge, gap = index, False
             elif _word_count(lines[index]) and (gap or not skippable(index)):
                 break

@@ -590,3 +590,25 @@ def test_the_block_does_not_grow_over_a_teaser_of_another_story() -> None:
     teaser = "Housing authority sued over alleged secret board meeting..."
     page = ["Home", *STORY, "More Business News", teaser, "Most popular", "Privacy"]
     assert clean_article(make("\n".join(page))).text.split("\n") == STORY
+
+
+def test_a_contact_line_under_the_story_takes_the_rights_line_after_it() -> None:
+    # Korean, Japanese and many local papers close a story with the writer's e-mail address,
+    # then a photo credit and the rights line
+    contact = "칼럼니스트 박생강 pillgoo9@example.com"  # "columnist Park Saeng-gang"
+    rights = "저작권자 ⓒ '엔터미디어' (www.example.co.kr), 무단전재 및 재배포금지"  # no reprints
+    page = ["Home", "Columns", *STORY, contact, "[Photo: MBC]", rights, "Back", "Print", "List"]
+    lines = clean_article(make("\n".join(page))).text.split("\n")
+    assert lines == [*STORY, contact, "[Photo: MBC]", rights]
+
+    # an address ending a line is no sentence cut short: the block stops there, and does not
+    # run on to the next line that ends a sentence (another story's teaser)
+    email = "paul.takahashi@example.com"
+    page = ["Home", *STORY, email, "twitter.com/paultakahashi", "More Business News"]
+    page += ["Housing authority sued over alleged open meeting...", "Most popular", "Privacy"]
+    lines = clean_article(make("\n".join(page))).text.split("\n")
+    assert lines == [*STORY, email]
+
+    # above the story, an address is the site's or the byline's: not taken
+    page = ["Home", "Contact: news@example.com", *STORY, "Most popular"]
+    assert clean_article(make("\n".join(page))).text.split("\n") == STORY
