@@ -30,7 +30,7 @@ from pathlib import Path
 from digest.build import Builder, BuildOptions, BuildReport
 from digest.livereload import EVENTS_PATH
 from digest.serve import DevServer
-from digest.watch import Batch
+from digest.watch import SETTLE, Batch
 
 OUTLETS = ("Reuters", "AP", "AFP", "BBC News", "The Guardian", "Al Jazeera", "NPR", "DW")
 FIRST_DAY = date(2025, 1, 1)
@@ -151,10 +151,13 @@ def run(root: Path, paths: list[Path], args: argparse.Namespace) -> int:
         site_dir=root,
     )
     reports: list[BuildReport | None] = []
+    settles: queue.Queue[BuildReport | None] = queue.Queue()
     done = threading.Event()
 
     def on_build(batch: Batch, report: BuildReport | None) -> None:
         reports.append(report)
+        if SETTLE in batch.kinds:
+            settles.put(report)
         done.set()
 
     started = time.perf_counter()
@@ -175,7 +178,7 @@ def run(root: Path, paths: list[Path], args: argparse.Namespace) -> int:
         print("  timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in first.timings.items()))
         events = Events(server.port)
         _, epoch = events.next_epoch(0, 30)
-        latencies, timings = edit_runs(paths, events, epoch, reports, args.runs)
+        latencies, timings = edit_runs(paths, events, epoch, reports, settles, args.runs)
     finally:
         server.stop()
     report_results(latencies, timings)
@@ -187,15 +190,27 @@ def edit_runs(
     events: Events,
     epoch: int,
     reports: list[BuildReport | None],
+    settles: queue.Queue[BuildReport | None],
     runs: int,
 ) -> tuple[list[float], list[dict[str, float]]]:
+    """Alternately append a line to an article and save a new one (a re-report of another).
+
+    After each reload, waits for the exact clustering the server runs when idle (a settle), as
+    an editor's next save comes seconds later; reports whether it changed any page.
+    """
     latencies: list[float] = []
     timings: list[dict[str, float]] = []
     step = max(1, len(paths) // (runs + 1))
     for n in range(max(5, runs)):
         time.sleep(0.5)  # let the watcher settle: each edit is its own burst
-        path = paths[(n + 1) * step % len(paths)]
-        text = path.read_text(encoding="utf-8")
+        source = paths[(n + 1) * step % len(paths)]
+        text = source.read_text(encoding="utf-8")
+        if n % 2:
+            what = "new article"
+            path = source.with_name(f"new-{n}.md")
+            text = text.replace('source: "', 'source: "Wire copy via ', 1)
+        else:
+            what, path = "edit", source
         saved = time.perf_counter()
         path.write_text(text + f"\nAn editor's note, revision {n}.\n", encoding="utf-8")
         reloaded, epoch = events.next_epoch(epoch, 120)
@@ -203,7 +218,12 @@ def edit_runs(
         report = reports[-1]
         timings.append(dict(report.timings) if report else {})
         extra = f"files read {report.files_read}, summarized {report.stories_summarized}"
-        print(f"  edit {n + 1}: {latencies[-1] * 1000:.0f} ms ({extra})")
+        if report is not None and report.provisional:
+            settled = settles.get(timeout=600)
+            changed = settled.written if settled else "failed"
+            extra += f"; exact clustering when idle: {settled.seconds if settled else 0:.2f}s"
+            extra += f", pages changed by it: {changed}"
+        print(f"  {what} {n + 1}: {latencies[-1] * 1000:.0f} ms ({extra})")
     return latencies, timings
 
 

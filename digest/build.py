@@ -44,8 +44,14 @@ from digest.theme import default_theme_dir as _theme_dir
 log = logging.getLogger("digest")
 
 FileStat = tuple[int, int, int, int]  # mtime_ns, size, ctime_ns, inode: "has it changed?"
+Listing = list[tuple[str, str, FileStat]]  # relative POSIX path, file system path, stat
 PARALLEL_MIN_ITEMS = 64  # below this a process pool costs more than it saves
 FEATURE_BATCH = 50  # articles per clustering-features task
+# A server places the articles that changed since its last exact clustering into the stories it
+# found (quickcluster.py) when the site is big enough for exact clustering to be felt (1-2 s at
+# 6,000 articles), and few enough articles changed; then it clusters exactly when idle.
+QUICK_MIN_ARTICLES = 1000
+QUICK_MAX_CHANGES = 50
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -84,6 +90,7 @@ class BuildReport:
     unchanged: int = 0
     files_read: int = 0  # files ingested anew (not from memory or cache)
     stories_summarized: int = 0  # stories summarized anew
+    provisional: bool = False  # stories placed quickly; an exact clustering may regroup some
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -126,11 +133,19 @@ class Builder:
         self._memo: Any = None  # render.PageMemo: pages reused when their inputs are unchanged
         self._memo_scope: object = None
         self._last: tuple[Config, list[Story], list[str]] | None = None
+        self._snapshot: Any = None  # cluster.Snapshot of the last exact clustering (serving)
+        self.quick_min_articles = QUICK_MIN_ARTICLES
+        self._last_provisional = False
+        self._keys: dict[tuple[int, ...], tuple[list[Article], str]] = {}  # see _story_keys
 
     # -- the build ----------------------------------------------------------------------------
 
-    def build(self, *, render_only: bool = False) -> BuildReport:
-        """Run one build; ``render_only`` (templates changed) reuses the last build's stories."""
+    def build(self, *, render_only: bool = False, exact: bool = False) -> BuildReport:
+        """Run one build; ``render_only`` (templates changed) reuses the last build's stories.
+
+        A serving builder may place changed articles quickly (the report says ``provisional``);
+        ``exact`` makes it cluster the whole corpus, as ``digest build`` always does.
+        """
         started = time.perf_counter()
         timings: dict[str, float] = {}
         opts = self.options
@@ -157,12 +172,16 @@ class Builder:
         if reused_stories:
             _, stories, story_warnings = self._last
             files_read = summarized = 0
+            provisional = self._last_provisional
             article_count = sum(len(s.articles) for s in stories)
             report_warnings += story_warnings
         else:
             articles, file_warnings, files_read = self._read_articles(config, listing, timings)
             file_warnings[:0] = listing_warnings
-            stories, story_warnings, summarized = self._make_stories(articles, config, timings)
+            stories, story_warnings, summarized, provisional = self._make_stories(
+                articles, config, timings, exact=exact
+            )
+            self._last_provisional = provisional
             self._last = (config, stories, file_warnings + story_warnings)
             article_count = len(articles)
             report_warnings += file_warnings + story_warnings
@@ -204,6 +223,7 @@ class Builder:
             unchanged=unchanged,
             files_read=files_read,
             stories_summarized=summarized,
+            provisional=provisional,
             seconds=time.perf_counter() - started,
             timings=timings,
         )
@@ -312,14 +332,14 @@ class Builder:
 
     # -- ingest and clean ---------------------------------------------------------------------
 
-    def _list_content(self) -> tuple[list[tuple[str, Path, FileStat]], list[str]]:
+    def _list_content(self) -> tuple[Listing, list[str]]:
         """Every article file with its stat signature, and a warning for each unreadable one."""
         content = self.options.content_dir
         try:
             listed = ingest.discover_relative(content)
         except OSError as exc:
             raise BuildError(f"cannot read the content folder {content}: {exc}") from exc
-        result: list[tuple[str, Path, FileStat]] = []
+        result: Listing = []
         warnings: list[str] = []
         for rel, path in listed:
             try:
@@ -335,7 +355,7 @@ class Builder:
     def _read_articles(
         self,
         config: Config,
-        listed: list[tuple[str, Path, FileStat]],
+        listed: Listing,
         timings: dict[str, float],
     ) -> tuple[list[Article], list[str], int]:
         from digest import clean
@@ -347,7 +367,7 @@ class Builder:
         if scope != self._files_scope:
             self._files, self._files_scope = {}, scope
         known: dict[str, _FileState] = {}
-        todo: list[tuple[str, Path, FileStat, str]] = []
+        todo: list[tuple[str, str, FileStat, str]] = []
         warnings: list[str] = []
         for rel, path, stat in listed:
             try:
@@ -369,7 +389,7 @@ class Builder:
             log.info("reading %d of %d files", len(todo), len(listed))
         results = self._map(
             _ingest_and_clean,
-            [(path, content, config.timezone) for _, path, _, _ in todo],
+            [(Path(path), content, config.timezone) for _, path, _, _ in todo],
             label="read",
         )
         for (rel, _, stat, digest), (article_json, file_warnings) in zip(
@@ -394,24 +414,10 @@ class Builder:
     # -- stories ------------------------------------------------------------------------------
 
     def _make_stories(
-        self, articles: list[Article], config: Config, timings: dict[str, float]
-    ) -> tuple[list[Story], list[str], int]:
-        from digest import cluster
-
+        self, articles: list[Article], config: Config, timings: dict[str, float], *, exact: bool
+    ) -> tuple[list[Story], list[str], int, bool]:
         mark = time.perf_counter()
-        # Each article's features are independent of the others: on a cold build, compute them
-        # on every core (in batches: each result carries numpy arrays back), then cluster.
-        missing = cluster.missing_features(articles)
-        if len(missing) >= PARALLEL_MIN_ITEMS:
-            batches = [
-                missing[i : i + FEATURE_BATCH] for i in range(0, len(missing), FEATURE_BATCH)
-            ]
-            computed = self._map(cluster.compute_features, batches, label="features")
-            for batch, features in zip(batches, computed, strict=True):
-                cluster.remember_features(batch, features)
-        groups = cluster.cluster_articles(articles, config.cluster)
-        if not self.serving:
-            cluster.forget()  # hundreds of MB on a large site, of use only to a next build
+        groups, provisional = self._cluster(articles, config, exact=exact)
         timings["cluster"] = time.perf_counter() - mark
         _check_partition(groups, len(articles))
 
@@ -420,7 +426,7 @@ class Builder:
         cache = self._cache(
             "summaries", f"{config.summary.algorithm}|{config.summary.sentences}|{config.language}"
         )
-        keys = [_story_key(group) for group in grouped]
+        keys = self._story_keys(grouped)
         todo = [i for i, key in enumerate(keys) if _summary_or_none(cache.get(key)) is None]
         results = self._map(
             _summarize_one,
@@ -456,7 +462,51 @@ class Builder:
         cache.finish()
         self._stories = {story.id: story for story in stories}
         timings["summarize"] = time.perf_counter() - mark
-        return stories, warnings, len(todo)
+        return stories, warnings, len(todo), provisional
+
+    def _story_keys(self, grouped: list[list[Article]]) -> list[str]:
+        """Each story's summary cache key; hashing thousands of texts again is a rebuild's cost."""
+        known, self._keys = self._keys, {}
+        keys = []
+        for group in grouped:
+            # By identity: an unchanged article is the very object of the previous build. The
+            # group is held alongside, so no id in the memo can be reused by a new object.
+            ident = tuple(map(id, group))
+            entry = known.get(ident)
+            if entry is None:
+                entry = (group, _story_key(group))
+            self._keys[ident] = entry
+            keys.append(entry[1])
+        return keys
+
+    def _cluster(
+        self, articles: list[Article], config: Config, *, exact: bool
+    ) -> tuple[list[list[int]], bool]:
+        """The stories as groups of indices, and whether they are provisional (quickcluster)."""
+        from digest import cluster
+
+        if self.serving and not exact and len(articles) >= self.quick_min_articles:
+            from digest import quickcluster
+
+            quick = quickcluster.update(self._snapshot, articles, config.cluster, QUICK_MAX_CHANGES)
+            if quick is not None:
+                return quick.groups, quick.provisional
+        # Each article's features are independent of the others: on a cold build, compute them
+        # on every core (in batches: each result carries numpy arrays back), then cluster.
+        missing = cluster.missing_features(articles)
+        if len(missing) >= PARALLEL_MIN_ITEMS:
+            batches = [
+                missing[i : i + FEATURE_BATCH] for i in range(0, len(missing), FEATURE_BATCH)
+            ]
+            computed = self._map(cluster.compute_features, batches, label="features")
+            for batch, features in zip(batches, computed, strict=True):
+                cluster.remember_features(batch, features)
+        groups, snapshot = cluster.cluster_with_snapshot(articles, config.cluster)
+        if self.serving:
+            self._snapshot = snapshot
+        else:
+            cluster.forget()  # hundreds of MB on a large site, of use only to a next build
+        return groups, False
 
     # -- parallel map -------------------------------------------------------------------------
 
@@ -589,7 +639,7 @@ def _inputs_digest(
     config: Config,
     config_file: Path,
     theme: tuple[tuple[str, int, int], ...],
-    listing: Sequence[tuple[str, Path, FileStat]],
+    listing: Listing,
 ) -> str:
     """Everything a build's output depends on, as one hash (see _unchanged_since_last_build)."""
     h = hashlib.sha256()
@@ -642,9 +692,9 @@ def _file_key(rel: str, content_hash: str) -> str:
     return f"{rel}\0{content_hash}"
 
 
-def _file_hash(path: Path) -> str:
+def _file_hash(path: str) -> str:
     h = hashlib.sha256()
-    with path.open("rb") as f:
+    with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()

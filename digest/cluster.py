@@ -102,10 +102,41 @@ class _Prepared:
     top: sparse.csr_matrix  # 0/1 indicator of each row's top terms (over-common terms dropped)
     shingles: list[np.ndarray]  # sorted unique shingle hashes per article
     keys: list[tuple[str, str]]  # (title, text) per article: what its features depend on
+    vocab: np.ndarray  # the columns' stable term ids, sorted
+    idf: np.ndarray  # per column
 
 
 def cluster_articles(articles: Sequence[Article], config: ClusterConfig) -> list[list[int]]:
     """Group ``articles`` into stories: lists of indices, see the module docstring."""
+    return cluster_with_snapshot(articles, config)[0]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What an exact clustering leaves behind, for quick provisional updates (``digest serve``).
+
+    Rows are the articles without a ``story`` pin, in the order they were clustered.
+    """
+
+    config: ClusterConfig
+    rows: dict[tuple[object, ...], int]  # article identity (see ``identity``) -> row
+    vectors: sparse.csr_matrix  # L2-normalised TF-IDF rows
+    vocab: np.ndarray  # the columns' stable term ids, sorted
+    idf: np.ndarray  # per column
+    times: np.ndarray  # per row: days since epoch, NaN when undated
+    shingles: list[np.ndarray]  # per row
+    groups: list[list[int]]  # the stories of the unpinned articles, as rows
+
+
+def identity(article: Article) -> tuple[object, ...]:
+    """Everything about an article that clustering reads."""
+    return (article.id, article.title, article.text, article.published, article.story)
+
+
+def cluster_with_snapshot(
+    articles: Sequence[Article], config: ClusterConfig
+) -> tuple[list[list[int]], Snapshot | None]:
+    """``cluster_articles``, plus the snapshot its quick updates start from (None: no free rows)."""
     pinned: dict[str, list[int]] = {}
     free: list[int] = []
     for index, article in enumerate(articles):
@@ -115,20 +146,39 @@ def cluster_articles(articles: Sequence[Article], config: ClusterConfig) -> list
         else:
             free.append(index)
     groups = list(pinned.values())
+    snapshot = None
     if free:
-        threshold = config.threshold if config.threshold > 0 else DEFAULT_THRESHOLD
         sub = [articles[i] for i in free]
-        for group in _cluster_free(sub, config.window_days, threshold):
+        prep = _prepare(sub)
+        free_groups = _cluster_free(prep, config.window_days, threshold_of(config))
+        snapshot = Snapshot(
+            config=config,
+            rows={identity(a): row for row, a in enumerate(sub)},
+            vectors=prep.vectors,
+            vocab=prep.vocab,
+            idf=prep.idf,
+            times=prep.times,
+            shingles=prep.shingles,
+            groups=free_groups,
+        )
+        for group in free_groups:
             groups.append([free[i] for i in group])
-    groups = [sorted(group) for group in groups]
-    return sorted(groups, key=lambda group: group[0])
+    return in_order(groups), snapshot
 
 
-def _cluster_free(articles: Sequence[Article], window: float, threshold: float) -> list[list[int]]:
-    n = len(articles)
+def threshold_of(config: ClusterConfig) -> float:
+    return config.threshold if config.threshold > 0 else DEFAULT_THRESHOLD
+
+
+def in_order(groups: list[list[int]]) -> list[list[int]]:
+    """Indices ascending in each group, groups by their smallest index: the interface's order."""
+    return sorted((sorted(group) for group in groups), key=lambda group: group[0])
+
+
+def _cluster_free(prep: _Prepared, window: float, threshold: float) -> list[list[int]]:
+    n = len(prep.keys)
     if n == 1:
         return [[0]]
-    prep = _prepare(articles)
     copies = _Merger(prep.vectors, prep.times, window, track_vectors=False)
     for i, j in _copy_pairs(prep.shingles, prep.times, window, prep.keys):
         copies.union(i, j)
@@ -152,19 +202,20 @@ def _cluster_free(articles: Sequence[Article], window: float, threshold: float) 
 
 
 def _prepare(articles: Sequence[Article]) -> _Prepared:
-    times = np.array([_day_number(a) for a in articles], dtype=float)
-    features = _features_of(articles)
-    vectors = _tfidf(features)
+    times = np.array([day_number(a) for a in articles], dtype=float)
+    features = features_of(articles)
+    vectors, vocab, idf = _tfidf(features)
     keys = [(a.title, a.text) for a in articles]
-    return _Prepared(times, vectors, _top_terms(vectors), [f[3] for f in features], keys)
+    shingles = [f[3] for f in features]
+    return _Prepared(times, vectors, _top_terms(vectors), shingles, keys, vocab, idf)
 
 
 # One article's indexable terms (as stable 64-bit ids), which of them hold digits, their counts
 # (rows: body, inner capitals, title) and its shingle hashes. They depend on its title and text
 # alone, so a long-lived process (``digest serve``) computes them once per version of an
 # article; a rebuild after one edit then only recomputes that article's.
-_Features = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # ids, numbers, counts, shingles
-_FEATURE_MEMO: dict[tuple[str, str], _Features] = {}
+Features = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # ids, numbers, counts, shingles
+_FEATURE_MEMO: dict[tuple[str, str], Features] = {}
 _TERM_IDS: dict[str, int] = {}  # term -> stable 64-bit id (blake2b), cached per process
 _NUMBERS: dict[str, bool] = {}  # term -> whether it holds a digit, cached per process
 
@@ -197,14 +248,14 @@ def missing_features(articles: Sequence[Article]) -> list[tuple[str, str]]:
     return list(dict.fromkeys(k for a in articles if (k := (a.title, a.text)) not in _FEATURE_MEMO))
 
 
-def compute_features(batch: Sequence[tuple[str, str]]) -> list[_Features]:
+def compute_features(batch: Sequence[tuple[str, str]]) -> list[Features]:
     """Features of a batch of (title, text) keys; a pure function, so it may run in a worker."""
     if len(_TERM_IDS) > 5_000_000:
         _TERM_IDS.clear()
         _NUMBERS.clear()
     computed = [_features(title, text) for title, text in batch]
     shingles = _shingles([tokens for _, tokens in computed])
-    result: list[_Features] = []
+    result: list[Features] = []
     for ((body, capitals, title), _tokens), hashes in zip(computed, shingles, strict=True):
         terms = [t for t in body.keys() | title.keys() if _keep(t)]
         ids = np.fromiter(map(_term_id, terms), dtype=np.uint64, count=len(terms))
@@ -221,25 +272,29 @@ def compute_features(batch: Sequence[tuple[str, str]]) -> list[_Features]:
     return result
 
 
-def remember_features(keys: Sequence[tuple[str, str]], features: Sequence[_Features]) -> None:
+def remember_features(keys: Sequence[tuple[str, str]], features: Sequence[Features]) -> None:
     """Store features computed elsewhere (a worker) as if computed here."""
     _FEATURE_MEMO.update(zip(keys, features, strict=True))
 
 
-def _features_of(articles: Sequence[Article]) -> list[_Features]:
+def features_of(articles: Sequence[Article], *, corpus: bool = True) -> list[Features]:
+    """Each article's features, from the memo or computed; ``corpus``: these are all articles.
+
+    A corpus call also lets go of the memo's entries for articles no longer in it.
+    """
     keys = [(a.title, a.text) for a in articles]
     missing = missing_features(articles)
     if missing:
         remember_features(missing, compute_features(missing))
     result = [_FEATURE_MEMO[k] for k in keys]
-    if len(_FEATURE_MEMO) > 2 * len(keys) + 1000:  # keep the memo to about one corpus
+    if corpus and len(_FEATURE_MEMO) > 2 * len(keys) + 1000:  # keep it to about one corpus
         current = set(keys)
         for key in [k for k in _FEATURE_MEMO if k not in current]:
             del _FEATURE_MEMO[key]
     return result
 
 
-def _day_number(article: Article) -> float:
+def day_number(article: Article) -> float:
     if article.published is None:
         return math.nan
     return article.published.timestamp() / 86400.0
@@ -275,7 +330,8 @@ def _keep(term: str) -> bool:
     return len(term) > 1 and term not in _STOPWORDS
 
 
-def _tfidf(features: list[_Features]) -> sparse.csr_matrix:
+def _tfidf(features: list[Features]) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """Normalised TF-IDF rows, the columns' term ids (sorted) and their idf."""
     n = len(features)
     ids = np.concatenate([f[0] for f in features]) if n else np.zeros(0, dtype=np.uint64)
     # Columns in the order of the terms' stable ids: the matrix, and so every float sum, is the
@@ -286,19 +342,33 @@ def _tfidf(features: list[_Features]) -> sparse.csr_matrix:
     if n:
         number[col] = np.concatenate([f[1] for f in features])
     rows = np.repeat(np.arange(n), [len(f[0]) for f in features])
-    seen, caps, in_title = (
-        np.concatenate([f[2] for f in features], axis=1).astype(float) if n else np.zeros((3, 0))
-    )
-    tf = seen + TITLE_TF * in_title
-    name_share = np.divide(caps, seen, out=np.zeros_like(caps), where=seen > 0)
+    counts = np.concatenate([f[2] for f in features], axis=1) if n else np.zeros((3, 0))
+    log_tf, boost = term_weights(counts, number[col])
     df = np.bincount(col, minlength=len(vocab)).astype(float)
-    idf = np.log((n + 1) / (df + 1)) + 1.0
-    boost = 1.0 + (NAME_BOOST - 1.0) * np.minimum(name_share, 1.0)
-    boost = np.where(number[col], np.maximum(boost, NUMBER_BOOST), boost)
-    values = (1.0 + np.log(tf)) * idf[col] * boost
+    idf = inverse_frequency(df, n)
+    values = log_tf * idf[col] * boost
     matrix = sparse.csr_matrix((values, (rows, col)), shape=(n, len(vocab)), dtype=float)
     matrix.sort_indices()  # term order fixed by the ids, not by set iteration
-    return _normalise_rows(matrix)
+    return _normalise_rows(matrix), vocab, idf
+
+
+def inverse_frequency(df: np.ndarray, n: int) -> np.ndarray:
+    """Smoothed idf of terms found in ``df`` of ``n`` articles."""
+    return np.log((n + 1) / (df + 1)) + 1.0
+
+
+def term_weights(counts: np.ndarray, number: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per term: sublinear tf (title words counted up) and the boost of names and numbers.
+
+    ``counts`` are the rows of ``Features`` (body, inner capitals, title); a term's weight in
+    its article's vector is ``log_tf * idf * boost``.
+    """
+    seen, caps, in_title = counts.astype(float)
+    tf = seen + TITLE_TF * in_title
+    name_share = np.divide(caps, seen, out=np.zeros_like(caps), where=seen > 0)
+    boost = 1.0 + (NAME_BOOST - 1.0) * np.minimum(name_share, 1.0)
+    boost = np.where(number, np.maximum(boost, NUMBER_BOOST), boost)
+    return 1.0 + np.log(tf), boost
 
 
 def _normalise_rows(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -413,13 +483,13 @@ def _copy_pairs(
         pair = (doc_keys[i], doc_keys[j])
         copy = _COPY_MEMO.get(pair)
         if copy is None:
-            copy = _COPY_MEMO[pair] = _is_copy(shingles[i], shingles[j])
+            copy = _COPY_MEMO[pair] = is_copy(shingles[i], shingles[j])
         if copy:
             result.append((i, j))
     return result
 
 
-def _is_copy(a: np.ndarray, b: np.ndarray) -> bool:
+def is_copy(a: np.ndarray, b: np.ndarray) -> bool:
     shared = len(np.intersect1d(a, b, assume_unique=True))
     return shared >= CONTAINMENT * min(len(a), len(b))
 

@@ -47,7 +47,7 @@ from digest.livereload import (
 )
 from digest.output import MARKER
 from digest.views import plural
-from digest.watch import CONTENT, Batch, Debouncer, Watcher
+from digest.watch import CONTENT, SETTLE, Batch, Debouncer, Watcher
 
 log = logging.getLogger("digest")
 
@@ -55,6 +55,7 @@ EXIT_OK, EXIT_FATAL = 0, 2
 SWAP_WAIT_SECONDS = 30.0  # a request waits at most this long for a running build
 WRITE_WAIT_SECONDS = 60.0  # on shutdown, how long to let a write under way finish
 KEEPALIVE_SECONDS = 15.0  # an event stream sends a comment this often to notice gone clients
+SETTLE_AFTER_SECONDS = 1.0  # quiet time after provisional stories before clustering exactly
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -333,6 +334,8 @@ class LiveSite:
         self.on_build = on_build
         self.last_report: BuildReport | None = None
         self._warnings: set[str] = set()
+        # Called after a build whose stories are provisional: asks for an exact one when idle.
+        self.settle: Callable[[], None] | None = None
 
     def has_site(self) -> bool:
         """A complete site is on disk (ours, or one a previous ``digest build`` wrote)."""
@@ -345,7 +348,8 @@ class LiveSite:
         report: BuildReport | None = None
         error = ""
         try:
-            report = self.builder.build(render_only=batch.render_only)
+            exact = SETTLE in batch.kinds and CONTENT not in batch.kinds
+            report = self.builder.build(render_only=batch.render_only, exact=exact)
         except BuildError as exc:
             error = str(exc)
         except Exception as exc:  # a bug in a stage must not take the server down
@@ -359,6 +363,8 @@ class LiveSite:
             self.on_build(batch, report)
         if report is not None:
             self._succeeded(batch, report, started, first)
+            if report.provisional and self.settle is not None:
+                self.settle()
         else:
             self._failed(batch, error, started)
 
@@ -366,6 +372,8 @@ class LiveSite:
         changed = report.written > 0 or first
         epoch = self.state.build_succeeded(reload=changed, base_path=report.config.base_path)
         what = "built" if first else "re-rendered" if batch.render_only else "rebuilt"
+        if report.provisional:
+            what += " (stories placed quickly; exact clustering when idle)"
         log.info(
             "%s in %.2fs after %s: %s read, %s summarized, %s written, %d unchanged%s",
             what,
@@ -445,6 +453,7 @@ class DevServer:
         self.httpd = DigestServer((host, port), self.site)  # OSError when the port is taken
         kwargs = {} if quiet is None else {"quiet": quiet}
         self.debouncer = Debouncer(self.site.rebuild, **kwargs)
+        self.site.settle = lambda: self.debouncer.add(SETTLE, after=SETTLE_AFTER_SECONDS)
         self.watcher = Watcher(options, self.debouncer.add, poll=poll)
         self._http_thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="digest-http"

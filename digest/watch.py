@@ -28,6 +28,7 @@ from digest.cache import CACHE_DIR_NAME
 log = logging.getLogger("digest")
 
 CONTENT, TEMPLATE = "content", "template"
+SETTLE = "settle"  # no file changed: the server is idle after provisional stories, cluster exactly
 
 QUIET_SECONDS = 0.15  # a burst is over when no event came for this long...
 MAX_WAIT_SECONDS = 2.0  # ...or when it has lasted this long (a steady trickle still rebuilds)
@@ -114,7 +115,7 @@ class Batch:
     def describe(self, relative_to: str) -> str:
         shown = sorted({os.path.relpath(p, relative_to) for p in self.paths})
         if not shown:
-            return "start"
+            return "exact clustering" if SETTLE in self.kinds else "start"
         more = f" and {len(shown) - 1} more" if len(shown) > 1 else ""
         return f"{shown[0]}{more}"
 
@@ -145,17 +146,30 @@ class Debouncer:
     def start(self) -> None:
         self._thread.start()
 
-    def add(self, kind: str, path: str | None = None, *, now: bool = False) -> None:
-        """Record a change; ``now`` skips the quiet wait (the first build)."""
+    def add(
+        self, kind: str, path: str | None = None, *, now: bool = False, after: float | None = None
+    ) -> None:
+        """Record a change; ``now`` skips the quiet wait (the first build).
+
+        ``after``: work to do once nothing happened for that many seconds (a settle); it never
+        delays a batch already waiting, and a change arriving meanwhile takes it along.
+        """
         with self._cond:
             stamp = time.monotonic()
+            fresh = self._batch is None
             if self._batch is None:
                 self._batch = Batch()
                 self._first = stamp
             self._batch.kinds.add(kind)
             if path is not None:
                 self._batch.paths.append(path)
-            self._last = float("-inf") if now else stamp
+            if now:
+                self._last = float("-inf")
+            elif after is None:
+                self._last = stamp
+            elif fresh:
+                self._first = stamp + max(after - self._quiet, 0.0)
+                self._last = self._first
             self._cond.notify_all()
 
     def stop(self, timeout: float = 2.0) -> None:
