@@ -50,8 +50,15 @@ def feed_entries(r: Renderer) -> list[FeedEntry]:
     config = r.config
     urls = Urls(config, "feed.xml")
     entries = []
+    models = {d.day: d for d in r.view.site.days}
     for day in sorted(r.view.days, key=lambda d: d.day, reverse=True)[:FEED_DAYS]:
-        html = r.render("feed_entry.html", "feed.xml", day=day, href=urls.absolute_href)
+        html = r.memoized(
+            ("feed entry", day.day),
+            tuple(models[day.day].stories),
+            lambda day=day: r.render(
+                "feed_entry.html", "feed.xml", day=day, href=urls.absolute_href
+            ),
+        )
         entries.append(
             FeedEntry(
                 id=entry_id(config, day),

@@ -57,17 +57,17 @@ class ReadResult:
 
 def discover(content_dir: Path) -> list[Path]:
     """Article files under ``content_dir``, sorted by their relative POSIX path."""
-    return [path for _, path in discover_relative(content_dir)]
+    return [Path(path) for _, path in discover_relative(content_dir)]
 
 
-def discover_relative(content_dir: Path) -> list[tuple[str, Path]]:
-    """(relative POSIX path, path) of every article file, sorted by the relative path.
+def discover_relative(content_dir: Path) -> list[tuple[str, str]]:
+    """(relative POSIX path, file system path) of every article file, sorted by the former.
 
     Walks with ``os.scandir`` and plain strings: a site of thousands of files is listed on every
-    rebuild, and ``pathlib`` per file cost more than the rest of a one-article rebuild.
+    rebuild, and a ``pathlib`` object per file cost more than the rest of a one-article rebuild.
     """
     root = content_dir.resolve()
-    found: list[tuple[str, Path]] = []
+    found: list[tuple[str, str]] = []
     pending = [("", str(content_dir))]
     while pending:
         prefix, folder = pending.pop()
@@ -83,11 +83,10 @@ def discover_relative(content_dir: Path) -> list[tuple[str, Path]]:
                     continue
                 if os.path.splitext(name)[1].lower() not in ARTICLE_SUFFIXES:
                     continue
-                path = Path(entry.path)
-                if entry.is_symlink() and not _inside(path, root):
+                if entry.is_symlink() and not _inside(Path(entry.path), root):
                     continue
                 if entry.is_file():
-                    found.append((rel, path))
+                    found.append((rel, entry.path))
     found.sort(key=lambda item: item[0])
     return found
 

@@ -351,9 +351,13 @@ def render_discovery(r: Renderer) -> dict[str, str]:
     if view.undated:
         entries.append(("undated/", None))
     entries += [(f"articles/{slug}/", None) for slug in sorted(view.local_articles)]
-    sitemap = [{"loc": urls(path, absolute=True), "lastmod": lastmod} for path, lastmod in entries]
+
+    def sitemap() -> str:
+        listed = [{"loc": urls(path, absolute=True), "lastmod": day} for path, day in entries]
+        return r.render("sitemap.xml", "sitemap.xml", urls_list=listed)
+
     return {
-        "sitemap.xml": r.render("sitemap.xml", "sitemap.xml", urls_list=sitemap),
+        "sitemap.xml": r.memoized(("sitemap",), (tuple(entries),), sitemap),
         "robots.txt": r.render("robots.txt", "robots.txt"),
     }
 
