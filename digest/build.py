@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from digest import ingest
 from digest.cache import (
     CACHE_DIR_NAME,
+    ArrayCache,
     JsonCache,
     article_from_json,
     article_to_json,
@@ -126,7 +127,7 @@ class Builder:
         self.write_lock = write_lock if write_lock is not None else contextlib.nullcontext()
         self._written: dict[str, str] | None = None  # what this builder last wrote: path -> hash
         self._config_workers = 0
-        self._caches: dict[str, JsonCache] = {}
+        self._caches: dict[str, JsonCache | ArrayCache] = {}
         self._stories: dict[str, Story] = {}  # the last build's stories, by id
         self._files: dict[str, _FileState] = {}
         self._files_scope = ""
@@ -137,6 +138,7 @@ class Builder:
         self.quick_min_articles = QUICK_MIN_ARTICLES
         self._last_provisional = False
         self._keys: dict[tuple[int, ...], tuple[list[Article], str]] = {}  # see _story_keys
+        self._feature_digests: dict[tuple[str, str], str] = {}  # (title, text) -> cache key
 
     # -- the build ----------------------------------------------------------------------------
 
@@ -324,9 +326,18 @@ class Builder:
     def _cache(self, name: str, scope: str) -> JsonCache:
         """The named cache for ``scope``; kept in memory between builds of this builder."""
         cache = self._caches.get(name)
-        if cache is None or cache.scope_key != scope:
+        if not isinstance(cache, JsonCache) or cache.scope_key != scope:
             folder = self.options.site_dir / CACHE_DIR_NAME / name
             cache = JsonCache(folder if self._persistent_cache else None, scope)
+            self._caches[name] = cache
+        return cache
+
+    def _array_cache(self, name: str, fields: int) -> ArrayCache:
+        """The named cache of numpy arrays; kept in memory between builds of this builder."""
+        cache = self._caches.get(name)
+        if not isinstance(cache, ArrayCache):
+            folder = self.options.site_dir / CACHE_DIR_NAME / name
+            cache = ArrayCache(folder if self._persistent_cache else None, name, fields)
             self._caches[name] = cache
         return cache
 
@@ -491,9 +502,40 @@ class Builder:
             quick = quickcluster.update(self._snapshot, articles, config.cluster, QUICK_MAX_CHANGES)
             if quick is not None:
                 return quick.groups, quick.provisional
-        # Each article's features are independent of the others: on a cold build, compute them
-        # on every core (in batches: each result carries numpy arrays back), then cluster.
-        missing = cluster.missing_features(articles)
+        self._prepare_features(articles)
+        groups, snapshot = cluster.cluster_with_snapshot(articles, config.cluster)
+        if self.serving:
+            self._snapshot = snapshot
+        else:
+            cluster.forget()  # hundreds of MB on a large site, of use only to a next build
+        return groups, False
+
+    def _prepare_features(self, articles: list[Article]) -> None:
+        """Have every article's clustering features in memory: from the cache, or computed.
+
+        Each article's features are independent of the others: what the cache lacks is computed
+        on every core (in batches: each result carries numpy arrays back).
+        """
+        from digest import cluster
+
+        cache = self._array_cache("features", 4)
+        digests = self._feature_digests
+        current: dict[tuple[str, str], str] = {}
+        for article in articles:
+            key = (article.title, article.text)
+            if key not in current:
+                current[key] = digests.get(key) or cluster.feature_key_digest(key)
+        self._feature_digests = current
+        missing = []
+        for key in cluster.missing_features(articles):
+            entry = cache.get(current[key])
+            features = cluster.unpack_features(entry) if entry is not None else None
+            if features is None:
+                missing.append(key)
+            else:
+                cluster.remember_features([key], [features])
+        for digest in current.values():
+            cache.get(digest)  # keep the entries of this corpus, drop the rest
         if len(missing) >= PARALLEL_MIN_ITEMS:
             batches = [
                 missing[i : i + FEATURE_BATCH] for i in range(0, len(missing), FEATURE_BATCH)
@@ -501,12 +543,11 @@ class Builder:
             computed = self._map(cluster.compute_features, batches, label="features")
             for batch, features in zip(batches, computed, strict=True):
                 cluster.remember_features(batch, features)
-        groups, snapshot = cluster.cluster_with_snapshot(articles, config.cluster)
-        if self.serving:
-            self._snapshot = snapshot
-        else:
-            cluster.forget()  # hundreds of MB on a large site, of use only to a next build
-        return groups, False
+        elif missing:
+            cluster.remember_features(missing, cluster.compute_features(missing))
+        for key in missing:
+            cache.put(current[key], cluster.pack_features(cluster.features_of_key(key)))
+        cache.finish()
 
     # -- parallel map -------------------------------------------------------------------------
 

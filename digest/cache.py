@@ -1,8 +1,10 @@
-"""The persistent build cache in ``.digest-cache/``: cleaned articles per file, summaries per story.
+"""The persistent build cache in ``.digest-cache/``: cleaned articles per file, summaries per story,
+clustering features per article text.
 
-Stored as JSON, not pickle: the cache lives in the user's site folder (and may be restored by CI
-from elsewhere), so loading it must never execute anything. A cache that is missing, corrupt, or
-written by another version or setting is ignored and rebuilt; it never fails a build.
+Stored as JSON and as numpy ``.npz`` read without pickle: the cache lives in the user's site
+folder (and may be restored by CI from elsewhere), so loading it must never execute anything. A
+cache that is missing, corrupt, or written by another version or setting is ignored and rebuilt;
+it never fails a build.
 """
 
 from __future__ import annotations
@@ -14,15 +16,20 @@ import json
 import logging
 import os
 import tempfile
+import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import fields
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from digest import __version__
 from digest.model import Article, SummarySentence
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger("digest")
 
@@ -77,16 +84,18 @@ def summary_from_json(data: dict[str, Any]) -> tuple[str, tuple[SummarySentence,
     return data["title"], tuple(SummarySentence(text, article) for text, article in data["summary"])
 
 
-class JsonCache:
-    """Entries in SHARDS JSON files in one folder, valid only for the ``scope`` written with them.
+class ShardedCache:
+    """Entries in SHARDS files in one folder, valid only for the ``scope`` written with them.
 
     ``scope`` names what the entries depend on besides their own key (the digest version, the
     settings that change the result). Entries not used by the latest build are dropped, so the
     cache never grows past the site. Sharding keeps a rebuild after one edit from rewriting the
-    entries of every other file: only the shards whose entries changed are written.
+    entries of every other file: only the shards whose entries changed are written. Subclasses
+    say how a shard is stored.
     """
 
     SHARDS = 32
+    SUFFIX = ""
 
     def __init__(self, folder: Path | None, scope: str) -> None:
         self.folder = folder
@@ -100,24 +109,30 @@ class JsonCache:
 
     def _shard_path(self, shard: int) -> Path:
         assert self.folder is not None
-        return self.folder / f"{shard:02d}.json"
+        return self.folder / f"{shard:02d}{self.SUFFIX}"
 
     def _load(self, shard: int) -> dict[str, Any]:
         if self.folder is None:
             return {}
         path = self._shard_path(shard)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            scope, entries = self._read(path)
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
             log.info("ignoring unreadable cache %s: %s", path, exc)
             return {}
-        if not isinstance(data, dict) or data.get("scope") != self.scope:
+        if scope != self.scope:
             log.info("ignoring cache %s written for another version or setting", path)
             return {}
-        entries = data.get("entries")
-        return entries if isinstance(entries, dict) else {}
+        return entries
+
+    def _read(self, path: Path) -> tuple[Any, dict[str, Any]]:
+        """A shard's scope and entries; raises on anything unreadable."""
+        raise NotImplementedError
+
+    def _write(self, path: Path, entries: dict[str, Any]) -> None:
+        raise NotImplementedError
 
     def _shard_of(self, key: str) -> int:
         return zlib.crc32(key.encode("utf-8", "surrogatepass")) % self.SHARDS
@@ -150,18 +165,78 @@ class JsonCache:
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 for shard, entries in sorted(by_shard.items()):
-                    _write_json(self._shard_path(shard), {"scope": self.scope, "entries": entries})
+                    self._write(self._shard_path(shard), entries)
             except OSError as exc:
                 log.warning("could not write the cache in %s: %s", self.folder, exc)
         self._old, self._used, self._changed = self._used, {}, set()
 
 
-def _write_json(path: Path, data: Any) -> None:
-    """Write atomically: a reader (or a crash) sees the old file or the new one, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+class JsonCache(ShardedCache):
+    """Entries that are JSON values."""
+
+    SUFFIX = ".json"
+
+    def _read(self, path: Path) -> tuple[Any, dict[str, Any]]:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not isinstance(data.get("entries"), dict):
+            raise ValueError("not a cache shard")
+        return data.get("scope"), data["entries"]
+
+    def _write(self, path: Path, entries: dict[str, Any]) -> None:
+        with _atomic(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
+            json.dump({"scope": self.scope, "entries": entries}, out, ensure_ascii=False)
+
+
+class ArrayCache(ShardedCache):
+    """Entries that are tuples of FIELDS one-dimensional numpy arrays, in ``.npz`` files.
+
+    Each shard holds its keys, and per field the entries' arrays end to end with their lengths;
+    loading never unpickles (``allow_pickle=False``).
+    """
+
+    SUFFIX = ".npz"
+
+    def __init__(self, folder: Path | None, scope: str, fields: int) -> None:
+        self.fields = fields
+        super().__init__(folder, scope)
+
+    def _read(self, path: Path) -> tuple[Any, dict[str, Any]]:
+        import numpy as np  # numpy only when there are arrays: a no-op build never gets here
+
+        with np.load(path, allow_pickle=False) as data:
+            scope = str(data["scope"])
+            keys = data["keys"].tolist()
+            columns = []
+            for f in range(self.fields):
+                values, lengths = data[f"values{f}"], data[f"lengths{f}"]
+                if len(lengths) != len(keys) or int(lengths.sum()) != len(values):
+                    raise ValueError("lengths do not match the values")
+                columns.append(np.split(values, np.cumsum(lengths)[:-1]) if len(keys) else [])
+        return scope, dict(zip(keys, zip(*columns, strict=True), strict=True))
+
+    def _write(self, path: Path, entries: dict[str, Any]) -> None:
+        import numpy as np
+
+        arrays: dict[str, np.ndarray] = {
+            "scope": np.array(self.scope),
+            "keys": np.array(list(entries), dtype=str),
+        }
+        for f in range(self.fields):
+            column = [entry[f] for entry in entries.values()]
+            arrays[f"lengths{f}"] = np.array([len(a) for a in column], dtype=np.int64)
+            arrays[f"values{f}"] = np.concatenate(column) if column else np.zeros(0)
+        with _atomic(path) as tmp, open(tmp, "wb") as out:
+            np.savez(out, **arrays)
+
+
+@contextlib.contextmanager
+def _atomic(path: Path) -> Iterator[str]:
+    """A temporary name to write to, then renamed to ``path``: a reader (or a crash) sees the
+    old file or the new one, never half of one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, ensure_ascii=False)
+        yield tmp
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

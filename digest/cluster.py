@@ -272,6 +272,40 @@ def compute_features(batch: Sequence[tuple[str, str]]) -> list[Features]:
     return result
 
 
+def features_of_key(key: tuple[str, str]) -> Features:
+    """The memoized features of a (title, text) key (computed or remembered before)."""
+    return _FEATURE_MEMO[key]
+
+
+def feature_key_digest(key: tuple[str, str]) -> str:
+    """A short name for a (title, text) key: what the persistent cache files features under."""
+    h = hashlib.sha1(key[0].encode("utf-8", "surrogatepass"))
+    h.update(b"\0")
+    h.update(key[1].encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def pack_features(features: Features) -> tuple[np.ndarray, ...]:
+    """Features as one-dimensional arrays, for the persistent cache."""
+    ids, numbers, counts, shingles = features
+    return ids, numbers, counts.ravel(), shingles
+
+
+def unpack_features(arrays: Sequence[np.ndarray]) -> Features | None:
+    """``pack_features`` undone; None when the arrays do not fit together (a damaged entry)."""
+    if len(arrays) != 4:
+        return None
+    ids, numbers, counts, shingles = arrays
+    if len(numbers) != len(ids) or len(counts) != 3 * len(ids):
+        return None
+    return (
+        ids.astype(np.uint64, copy=False),
+        numbers.astype(bool, copy=False),
+        counts.astype(np.float32, copy=False).reshape(3, len(ids)),
+        shingles.astype(np.uint64, copy=False),
+    )
+
+
 def remember_features(keys: Sequence[tuple[str, str]], features: Sequence[Features]) -> None:
     """Store features computed elsewhere (a worker) as if computed here."""
     _FEATURE_MEMO.update(zip(keys, features, strict=True))

@@ -5,6 +5,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+
+from digest import cluster
 from digest.build import PARALLEL_MIN_ITEMS, Builder, BuildOptions
 
 TOWNS = ["Arden", "Bexley", "Corran", "Dunmore", "Elgin", "Fenwick", "Garrow", "Hollis"]
@@ -75,3 +78,29 @@ def test_a_warm_rebuild_writes_what_a_cold_build_writes(tmp_path: Path) -> None:
     builder.build()
     build(tmp_path, "cold", workers=1)
     assert files_of(tmp_path / "warm") == files_of(tmp_path / "cold")
+
+
+def test_a_new_process_takes_clustering_features_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_stream(tmp_path / "content", 30)
+    options = BuildOptions(
+        content_dir=tmp_path / "content", output_dir=tmp_path / "site", site_dir=tmp_path
+    )
+    Builder(options, workers=1).build()
+    assert list((tmp_path / ".digest-cache" / "features").glob("*.npz"))
+    computed: list[tuple[str, str]] = []
+    real = cluster.compute_features
+
+    def counting(batch):  # type: ignore[no-untyped-def]
+        computed.extend(batch)
+        return real(batch)
+
+    monkeypatch.setattr(cluster, "compute_features", counting)
+    edited = tmp_path / "content" / "a007.md"
+    edited.write_text(edited.read_text() + "\nA relief fund opened on Tuesday.\n")
+    cluster.forget()  # what a new process starts from
+    Builder(options, workers=1).build()
+    assert [text.endswith("Tuesday.") for _, text in computed] == [True]
+    build(tmp_path, "cold", workers=1)  # no cache at all
+    assert files_of(tmp_path / "site") == files_of(tmp_path / "cold")

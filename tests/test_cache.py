@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from digest.cache import JsonCache, article_from_json, article_to_json
+import numpy as np
+
+from digest.cache import ArrayCache, JsonCache, article_from_json, article_to_json
 from digest.model import Article
 
 
@@ -59,3 +61,19 @@ def test_article_round_trip() -> None:
         content_hash="abc",
     )
     assert article_from_json(article_to_json(article)) == article
+
+
+def test_arrays_round_trip_without_pickle_and_damage_is_a_miss(tmp_path: Path) -> None:
+    ids = np.array([3, 1 << 63, 7], dtype=np.uint64)
+    cache = ArrayCache(tmp_path, "features", 2)
+    cache.put("a", (ids, np.array([True, False, True])))
+    cache.put("empty", (ids[:0], np.zeros(0, dtype=bool)))
+    cache.finish()
+    loaded = ArrayCache(tmp_path, "features", 2).get("a")
+    assert loaded is not None
+    assert loaded[0].dtype == np.uint64 and loaded[0].tolist() == ids.tolist()
+    assert loaded[1].tolist() == [True, False, True]
+    assert ArrayCache(tmp_path, "other", 2).get("a") is None
+    for shard in tmp_path.glob("*.npz"):
+        shard.write_bytes(b"PK\x03\x04 not really a zip")
+    assert ArrayCache(tmp_path, "features", 2).get("a") is None
