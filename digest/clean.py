@@ -320,12 +320,12 @@ def _mark_outside_main_block(
     repeat counts as neither text nor chrome: a meal plan, a chorus or a table repeating its
     own rows is still one article, while a menu's second copy (short lines) stays chrome."""
     copies = set(repeats)
-    scores = []
-    for index, line in enumerate(lines):
-        score = _line_score(line)
-        if drop[index]:
-            score = 0.0 if score > 0 and index in copies else -3.0
-        scores.append(score)
+    scores = [
+        _line_score(line)
+        if not drop[i]
+        else (0.0 if i in copies and _line_score(line) > 0 else -3.0)
+        for i, line in enumerate(lines)
+    ]
     best_sum, best = 0.0, (0, 0)
     run_sum, run_start = 0.0, 0
     for index, score in enumerate(scores):
