@@ -290,6 +290,11 @@ def _mark_repeats(lines: Sequence[str], drop: list[bool]) -> list[int]:
 # ---- main-text block finder (plain-text pages)
 
 _LINKISH = re.compile(r"[|\u00bb\u203a>]|https?://|\bwww\.")
+# Marks that close a pair opened in the same line quote or bracket a title (French «…», German
+# »…«, Korean <…> and ‹…>); only a lone one is a breadcrumb separator.
+_PAIRED = re.compile(
+    "\u00ab[^\u00ab\u00bb]*\u00bb|\u00bb[^\u00ab\u00bb]*\u00ab|[<\u2039][^<>\u2039\u203a]*[>\u203a]"
+)
 
 
 _RUNNING_TEXT = 10.0  # a line score this high is a sentence of ten words or more
@@ -301,7 +306,7 @@ def _line_score(line: str) -> float:
     if count == 0:
         return 0.0
     sentence = bool(_SENTENCE_END.search(line)) or count >= 25
-    links = len(_LINKISH.findall(line))
+    links = len(_LINKISH.findall(_PAIRED.sub(" ", line)))
     if count >= 10 and sentence and links <= 1:
         return float(count)
     if count >= 20 and links <= 2:

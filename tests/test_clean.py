@@ -612,3 +612,16 @@ def test_a_contact_line_under_the_story_takes_the_rights_line_after_it() -> None
     # above the story, an address is the site's or the byline's: not taken
     page = ["Home", "Contact: news@example.com", *STORY, "Most popular"]
     assert clean_article(make("\n".join(page))).text.split("\n") == STORY
+
+
+def test_quotes_and_bracketed_titles_are_not_breadcrumb_separators() -> None:
+    from digest.clean import _line_score
+
+    french = "Le président a dit «nous partons» puis «nous revenons» devant les journalistes hier."
+    german = (
+        "Der Minister sagte »wir bleiben« und »wir verhandeln« am Montag vor der Presse in Berlin."
+    )
+    korean = "영화 <숨바꼭질> 과 ‹기생충> 은 올해 관객을 모은 작품이라고 배급사가 밝혔다."
+    for line in (french, german, korean):
+        assert _line_score(line) >= 10, line  # running text, like any sentence of its length
+    assert _line_score("Accueil › Monde › Europe › France") < 0  # a breadcrumb stays chrome
