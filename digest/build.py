@@ -548,6 +548,9 @@ class Builder:
         for key in missing:
             cache.put(current[key], cluster.pack_features(cluster.features_of_key(key)))
         cache.finish()
+        if not self.serving:  # the features of every article: let them go with the clustering
+            del self._caches["features"]
+            self._feature_digests = {}
 
     # -- parallel map -------------------------------------------------------------------------
 
