@@ -413,6 +413,16 @@ jobs:
         id: pages
         uses: actions/configure-pages@v5
 
+      - name: Restore the build cache
+        # .digest-cache/ holds each article's cleaned text, clustering features and each story's
+        # summary, keyed by content: a push that adds a few articles only does their work. Saved
+        # under this commit, restored from the newest one before it.
+        uses: actions/cache@v4
+        with:
+          path: .digest-cache
+          key: digest-cache-${{{{ github.sha }}}}
+          restore-keys: digest-cache-
+
       - name: Build the site
         # The published URL (with the repository's sub-path, or the custom domain) makes feeds,
         # the sitemap and every link absolute and correct.

@@ -286,6 +286,11 @@ def check_pages_workflow(workflow: dict[Any, Any]) -> None:
     ), build_step["run"]
 
     steps = build["steps"]
+    # the build cache is restored before the build (and saved after it, under this commit)
+    cache = next(s for s in steps if s.get("uses", "").startswith("actions/cache@"))
+    assert cache["with"]["path"] == ".digest-cache"
+    assert "github.sha" in cache["with"]["key"] and cache["with"]["restore-keys"]
+    assert steps.index(cache) < steps.index(build_step)
     order = [steps.index(s) for s in (configure, build_step)]
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-pages"))
     assert order[0] < order[1] < steps.index(upload)
