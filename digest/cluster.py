@@ -68,6 +68,7 @@ POSTING_CAP_MIN = 200  # not an event; it is left out of the index (but not out 
 CANDIDATES = 40  # partners per article: a story's reports share several top terms with each
 # other, so its best-overlapping 40 include them even in a busy news day
 BLOCK = 1024  # rows per sparse product block (bounds memory)
+TFIDF_CHUNK = 4096  # articles per step when weighting terms (bounds memory)
 
 SHINGLE = 5  # words per shingle: long enough that shared runs mean copied text
 SAMPLE_MOD = 8  # keep 1 shingle hash in 8
@@ -365,24 +366,41 @@ def _keep(term: str) -> bool:
 
 
 def _tfidf(features: list[Features]) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
-    """Normalised TF-IDF rows, the columns' term ids (sorted) and their idf."""
+    """Normalised TF-IDF rows, the columns' term ids (sorted) and their idf.
+
+    Built straight into CSR arrays, TFIDF_CHUNK articles at a time: at 100,000 articles the
+    whole-corpus temporaries (term rows, counts as floats, weights) were the build's peak.
+    """
     n = len(features)
+    lengths = np.fromiter((len(f[0]) for f in features), dtype=np.int64, count=n)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
     ids = np.concatenate([f[0] for f in features]) if n else np.zeros(0, dtype=np.uint64)
     # Columns in the order of the terms' stable ids: the matrix, and so every float sum, is the
     # same for any input order and any history of the process.
-    vocab, col = np.unique(ids, return_inverse=True)
-    col = col.ravel().astype(np.int64)
+    vocab = np.unique(ids)
+    index_type = np.int32 if len(vocab) < 2**31 and len(ids) < 2**31 else np.int64
+    indices = np.empty(len(ids), dtype=index_type)
     number = np.zeros(len(vocab), dtype=bool)
-    if n:
-        number[col] = np.concatenate([f[1] for f in features])
-    rows = np.repeat(np.arange(n), [len(f[0]) for f in features])
-    counts = np.concatenate([f[2] for f in features], axis=1) if n else np.zeros((3, 0))
-    log_tf, boost = term_weights(counts, number[col])
-    df = np.bincount(col, minlength=len(vocab)).astype(float)
+    chunks = [(r, min(r + TFIDF_CHUNK, n)) for r in range(0, n, TFIDF_CHUNK)]
+    for first, last in chunks:
+        a, b = indptr[first], indptr[last]
+        indices[a:b] = np.searchsorted(vocab, ids[a:b])
+        number[indices[a:b]] = np.concatenate([f[1] for f in features[first:last]])
+    del ids
+    df = np.bincount(indices, minlength=len(vocab)).astype(float)
     idf = inverse_frequency(df, n)
-    values = log_tf * idf[col] * boost
-    matrix = sparse.csr_matrix((values, (rows, col)), shape=(n, len(vocab)), dtype=float)
-    matrix.sort_indices()  # term order fixed by the ids, not by set iteration
+    data = np.empty(len(indices), dtype=float)
+    for first, last in chunks:
+        a, b = indptr[first], indptr[last]
+        col = indices[a:b]
+        counts = np.concatenate([f[2] for f in features[first:last]], axis=1)
+        log_tf, boost = term_weights(counts, number[col])
+        values = log_tf * idf[col] * boost
+        # Each row's terms in column order (the order set iteration left them in is arbitrary).
+        order = np.lexsort((col, np.repeat(np.arange(last - first), lengths[first:last])))
+        indices[a:b], data[a:b] = col[order], values[order]
+    matrix = sparse.csr_matrix((data, indices, indptr), shape=(n, len(vocab)))
     return _normalise_rows(matrix), vocab, idf
 
 
@@ -626,7 +644,7 @@ class _Merger:
         # Sparse vector sums as (sorted term ids, values): numpy does the dot products and merges.
         self.sums: list[tuple[np.ndarray, np.ndarray]] = [
             (
-                vectors.indices[vectors.indptr[row] : vectors.indptr[row + 1]].astype(np.int64),
+                vectors.indices[vectors.indptr[row] : vectors.indptr[row + 1]],
                 vectors.data[vectors.indptr[row] : vectors.indptr[row + 1]],
             )
             for row in range(n if track_vectors else 0)
