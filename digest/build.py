@@ -339,11 +339,18 @@ class Builder:
         return folder != content and content not in folder.parents
 
     def _cache(self, name: str, scope: str) -> JsonCache:
-        """The named cache for ``scope``; kept in memory between builds of this builder."""
+        """The named cache for ``scope``; kept in memory between builds of this builder.
+
+        Except the articles' entries in a one-shot build: the articles themselves stay (in
+        ``_files``), and their cache entries, ~1 KB each beside them (100 MB at 100,000
+        articles, held through clustering), are let go once written; a next build of this
+        builder reads them from disk again.
+        """
+        keep = self.serving or name != "articles"
         cache = self._caches.get(name)
-        if cache is None or cache.scope_key != scope:
+        if cache is None or cache.scope_key != scope or not cache.keep:
             folder = self.options.site_dir / CACHE_DIR_NAME / name
-            cache = JsonCache(folder if self._persistent_cache else None, scope)
+            cache = JsonCache(folder if self._persistent_cache else None, scope, keep=keep)
             self._caches[name] = cache
         return cache
 
