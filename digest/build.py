@@ -244,9 +244,10 @@ class Builder:
             )
         except _RenderFailed as failed:  # a theme error: name the template and line
             raise BuildError(_describe_render_error(failed.error)) from failed.error
-        except StaleOutput:
-            if self._written is None:
-                raise BuildError(f"cannot write the site to {self.options.output_dir}") from None
+        except StaleOutput as exc:
+            if self._written is None:  # read from the folder just now: no retry would help
+                where = self.options.output_dir
+                raise BuildError(f"cannot write the site to {where}: {exc}") from exc
             raise
         except OSError as exc:
             self._written = None  # the folder's state is unknown now: read it next time
