@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -39,7 +39,13 @@ from digest.cache import (
 )
 from digest.config import Config, load_config
 from digest.model import Article, Day, Site, Story
-from digest.output import UnsafeOutput, check_output_dir, write_site
+from digest.output import (
+    StaleOutput,
+    UnsafeOutput,
+    WriteResult,
+    check_output_dir,
+    write_stream,
+)
 from digest.theme import default_theme_dir as _theme_dir
 
 log = logging.getLogger("digest")
@@ -190,30 +196,21 @@ class Builder:
 
         from digest import render  # Jinja and Markdown: only when something is rendered
 
-        mark = time.perf_counter()
         site = assemble_site(stories, config)
         memo_scope = (config, theme)
         if self._memo is None or memo_scope != self._memo_scope:
             self._memo = render.PageMemo()
             self._memo_scope = memo_scope
+        # A one-shot build has no next build to reuse pages in: keeping every page in the memo
+        # would hold the whole site in memory, which streaming the pages to disk avoids.
+        memo = self._memo if self.serving else None
         try:
-            files = render.render_site(site, config, template_dirs, self._memo)
-        except Exception as exc:  # a theme error: name the template and line when Jinja knows them
-            raise BuildError(_describe_render_error(exc)) from exc
-        timings["render"] = time.perf_counter() - mark
-
-        mark = time.perf_counter()
-        try:
-            with self.write_lock:
-                if self._cancelled.is_set():  # stopping: leave the site as it is, whole
-                    raise BuildError("build cancelled before writing; the site is unchanged")
-                result = write_site(opts.output_dir, files, self._written)
-        except OSError as exc:
-            self._written = None  # the folder's state is unknown now: read it next time
-            raise BuildError(f"cannot write the site to {opts.output_dir}: {exc}") from exc
+            result = self._render_and_write(site, config, template_dirs, memo, timings)
+        except StaleOutput:  # the folder changed behind this builder's back: read it and retry
+            self._written = None
+            result = self._render_and_write(site, config, template_dirs, memo, timings)
         self._written = result.hashes
         written, unchanged = result.written, result.unchanged
-        timings["write"] = time.perf_counter() - mark
         report = BuildReport(
             site=site,
             config=config,
@@ -240,6 +237,47 @@ class Builder:
     def cancel(self) -> None:
         """Make a build under way stop before it writes (a server shutting down)."""
         self._cancelled.set()
+
+    def _render_and_write(
+        self,
+        site: Site,
+        config: Config,
+        template_dirs: Sequence[Path],
+        memo: Any,
+        timings: dict[str, float],
+    ) -> WriteResult:
+        """Render the site file by file, each written (or staged) as soon as it is rendered.
+
+        Nothing the output folder's readers can see changes before the last file is rendered;
+        the write lock is held only for that final step. Timings split into the time spent
+        rendering and the rest (hashing, writing, the final step).
+        """
+        from digest import render
+
+        mark = time.perf_counter()
+        rendering = [0.0]
+        files = _timed(render.iter_site(site, config, template_dirs, memo), rendering)
+        try:
+            result = write_stream(
+                self.options.output_dir,
+                files,
+                self._written,
+                commit_lock=_Commit(self.write_lock, self._cancelled),
+            )
+        except _RenderFailed as failed:  # a theme error: name the template and line
+            raise BuildError(_describe_render_error(failed.error)) from failed.error
+        except StaleOutput as exc:
+            if self._written is None:  # read from the folder just now: no retry would help
+                where = self.options.output_dir
+                raise BuildError(f"cannot write the site to {where}: {exc}") from exc
+            raise
+        except OSError as exc:
+            self._written = None  # the folder's state is unknown now: read it next time
+            raise BuildError(f"cannot write the site to {self.options.output_dir}: {exc}") from exc
+        finally:
+            timings["render"] = rendering[0]
+            timings["write"] = time.perf_counter() - mark - rendering[0]
+        return result
 
     # -- nothing changed? ------------------------------------------------------------------------
 
@@ -324,11 +362,18 @@ class Builder:
         return folder != content and content not in folder.parents
 
     def _cache(self, name: str, scope: str) -> JsonCache:
-        """The named cache for ``scope``; kept in memory between builds of this builder."""
+        """The named cache for ``scope``; kept in memory between builds of this builder.
+
+        Except the articles' entries in a one-shot build: the articles themselves stay (in
+        ``_files``), and their cache entries, ~1 KB each beside them (100 MB at 100,000
+        articles, held through clustering), are let go once written; a next build of this
+        builder reads them from disk again.
+        """
+        keep = self.serving or name != "articles"
         cache = self._caches.get(name)
-        if not isinstance(cache, JsonCache) or cache.scope_key != scope:
+        if not isinstance(cache, JsonCache) or cache.scope_key != scope or not cache.keep:
             folder = self.options.site_dir / CACHE_DIR_NAME / name
-            cache = JsonCache(folder if self._persistent_cache else None, scope)
+            cache = JsonCache(folder if self._persistent_cache else None, scope, keep=keep)
             self._caches[name] = cache
         return cache
 
@@ -604,6 +649,46 @@ def _summarize_one(args: tuple[list[Article], Any, str]) -> dict[str, Any]:
 
 
 # -- helpers --------------------------------------------------------------------------------------
+
+
+class _RenderFailed(Exception):
+    """Rendering raised ``error`` (told apart from the writer's own errors)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _timed(files: Iterator[T], spent: list[float]) -> Iterator[T]:
+    """``files``, adding the time spent making each to ``spent[0]``; its errors as _RenderFailed."""
+    while True:
+        mark = time.perf_counter()
+        try:
+            item = next(files)
+        except StopIteration:
+            spent[0] += time.perf_counter() - mark
+            return
+        except Exception as exc:
+            raise _RenderFailed(exc) from exc
+        spent[0] += time.perf_counter() - mark
+        yield item
+
+
+class _Commit:
+    """The write lock around the final step of a write; refuses when the builder is stopping."""
+
+    def __init__(self, lock: AbstractContextManager[Any], cancelled: threading.Event) -> None:
+        self._lock = lock
+        self._cancelled = cancelled
+
+    def __enter__(self) -> None:
+        self._lock.__enter__()
+        if self._cancelled.is_set():  # stopping: leave the site as it is, whole
+            self._lock.__exit__(None, None, None)
+            raise BuildError("build cancelled before writing; the site is unchanged")
+
+    def __exit__(self, *exc: Any) -> None:
+        self._lock.__exit__(*exc)
 
 
 def assemble_site(stories: Sequence[Story], config: Config) -> Site:

@@ -97,9 +97,10 @@ class ShardedCache:
     SHARDS = 32
     SUFFIX = ""
 
-    def __init__(self, folder: Path | None, scope: str) -> None:
+    def __init__(self, folder: Path | None, scope: str, keep: bool = True) -> None:
         self.folder = folder
         self.scope_key = scope
+        self.keep = keep  # False: let go of every entry at ``finish`` (no next build to serve)
         self.scope = f"{_FORMAT}|{code_fingerprint()}|{scope}"
         self._old: dict[str, Any] = {}
         for shard in range(self.SHARDS):
@@ -150,7 +151,8 @@ class ShardedCache:
         self._changed.add(key)
 
     def finish(self) -> None:
-        """End a build: keep the entries it used for the next one and write the changed shards.
+        """End a build: keep the entries it used for the next one (unless not ``keep``) and write
+        the changed shards.
 
         Failing to write is only logged: the cache is an optimisation, never a reason to fail.
         """
@@ -168,7 +170,7 @@ class ShardedCache:
                     self._write(self._shard_path(shard), entries)
             except OSError as exc:
                 log.warning("could not write the cache in %s: %s", self.folder, exc)
-        self._old, self._used, self._changed = self._used, {}, set()
+        self._old, self._used, self._changed = self._used if self.keep else {}, {}, set()
 
 
 class JsonCache(ShardedCache):

@@ -1,17 +1,21 @@
 """Where the site may be written, and writing it.
 
-A build renders the whole site in memory before it writes anything, so a build that fails (bad
-config, content, template) leaves the previous site exactly as it was. Then:
+A build streams its rendered files into a ``SiteWriter`` one by one, so a big site is never held
+in memory whole, and writes nothing a reader can see before the last file is rendered: a build
+that fails (bad config, content, template) leaves the previous site exactly as it was. Then:
 
 - when much of the site changed (a first or cold build), the new site is written into a fresh
   folder beside the output folder, which then takes the output folder's place in one rename; files
-  whose bytes did not change are hard-linked from the previous site;
+  whose bytes did not change are hard-linked from the previous site. The writer starts that folder
+  as soon as it sees that much changed, and from then on writes each file as it comes;
 - when few files changed (an edit, a no-op rebuild), only those files are replaced, each by an
   atomic rename, and files that are no longer part of the site are removed. Rebuilding a whole
-  6,000-article tree to change three files would cost seconds; a live preview has one.
+  6,000-article tree to change three files would cost seconds; a live preview has one. Only the
+  changed files are held in memory until then (a few, or at most ``PENDING_BYTES``).
 
 Either way unchanged files are never rewritten, so their modification times stay (small deploys,
-cheap syncs). ``digest serve`` holds a lock around the write so no request sees a mix.
+cheap syncs). ``digest serve`` holds a lock around the final step (the renames) so no request
+sees a mix.
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ import contextlib
 import hashlib
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from glob import escape as glob_escape
 from pathlib import Path
 
 MARKER = "digest.json"  # a folder holding this was written by digest: safe to replace
 IN_PLACE_SHARE = 0.2  # at most this share of the files changed: replace them one by one
+PENDING_BYTES = 32 << 20  # changed files held for an in-place write; more: stream to a new folder
 _TMP_PREFIX = ".digest-tmp-"
 
 
@@ -81,28 +86,170 @@ def write_site(
     ``known`` is what this process last wrote there (path -> content hash); without it the
     folder is read to find out.
     """
-    hashes = {rel: content_hash(data) for rel, data in files.items()}
-    if not output.is_dir():
-        written, kept = replace_site(output, files)
-        return WriteResult(written, kept, 0, hashes)
-    current = dict(known) if known is not None else _hash_tree(output)
-    changed = sorted(rel for rel, h in hashes.items() if current.get(rel) != h)
-    stale = sorted(rel for rel in current if rel not in hashes)
-    too_many = len(changed) + len(stale) > max(1, int(len(files) * IN_PLACE_SHARE))
-    # A folder inside the output that became a symlink would lead a write (or a removal) out of
-    # the output folder, maybe into content/: then rebuild the folder whole instead, which
-    # removes such links without following them.
-    root = os.path.realpath(output)
-    if too_many or not all(_stays_inside(output / rel, root) for rel in (*changed, *stale)):
-        written, kept = replace_site(output, files)
-        return WriteResult(written, kept, len(stale), hashes)
-    for rel in changed:
-        _replace_file(output / rel, files[rel])
-    for rel in stale:
-        with contextlib.suppress(FileNotFoundError):
-            (output / rel).unlink()
-        _prune_empty_parents(output / rel, output)
-    return WriteResult(len(changed), len(files) - len(changed), len(stale), hashes)
+    return write_stream(output, files.items(), known)
+
+
+def write_stream(
+    output: Path,
+    files: Iterable[tuple[str, bytes]],
+    known: Mapping[str, str] | None = None,
+    commit_lock: contextlib.AbstractContextManager[object] | None = None,
+) -> WriteResult:
+    """``write_site`` for files that arrive one by one (rendered as they are written).
+
+    When ``files`` raises, nothing visible has changed. ``commit_lock`` is held only around the
+    final step that changes the output folder.
+    """
+    with SiteWriter(output, known) as writer:
+        for rel, data in files:
+            writer.add(rel, data)
+        with commit_lock if commit_lock is not None else contextlib.nullcontext():
+            return writer.commit()
+
+
+class StaleOutput(OSError):
+    """A file the writer was told is unchanged in the output folder is not there as told.
+
+    Raised only when ``known`` was given (what this process wrote last), so someone else changed
+    the folder since: write again without ``known``, which reads the folder instead.
+    """
+
+
+class SiteWriter:
+    """Receives the site's files one at a time and makes the output folder hold exactly them.
+
+    ``add`` each file, then ``commit``; leaving the ``with`` block without committing (an
+    error while rendering) removes whatever was staged and leaves the output folder untouched.
+    """
+
+    def __init__(self, output: Path, known: Mapping[str, str] | None = None) -> None:
+        self.output = output
+        self._trusted = known is None  # the current hashes were read from the folder itself
+        if output.is_dir():
+            self.current = dict(known) if known is not None else _hash_tree(output)
+        else:
+            self.current = {}
+        self.hashes: dict[str, str] = {}  # every file added: path -> hash
+        self._pending: dict[str, bytes] = {}  # changed files held for an in-place write
+        self._pending_bytes = 0
+        self._staging: Path | None = None
+        self._retired: Path | None = None
+        self._written = self._kept = 0
+        self._committed = False
+        if not output.is_dir():
+            self._start_staging()
+
+    def __enter__(self) -> SiteWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._committed:
+            self.abort()
+
+    def add(self, rel: str, data: bytes) -> None:
+        if rel in self.hashes:
+            raise ValueError(f"{rel} is part of the site twice")
+        digest = content_hash(data)
+        self.hashes[rel] = digest
+        if self._staging is not None:
+            self._stage(rel, data)
+        elif self.current.get(rel) != digest:
+            self._pending[rel] = data
+            self._pending_bytes += len(data)
+            budget = max(1, int(max(len(self.current), len(self.hashes)) * IN_PLACE_SHARE))
+            if len(self._pending) > budget or self._pending_bytes > PENDING_BYTES:
+                self._start_staging()  # much changes: build a new folder, file by file
+
+    def commit(self) -> WriteResult:
+        """Make the output folder hold exactly the files added; returns what was done."""
+        stale = sorted(rel for rel in self.current if rel not in self.hashes)
+        if self._staging is None:
+            changed = sorted(self._pending)
+            too_many = len(changed) + len(stale) > max(1, int(len(self.hashes) * IN_PLACE_SHARE))
+            # A folder inside the output that became a symlink would lead a write (or a
+            # removal) out of the output folder, maybe into content/: then rebuild the folder
+            # whole instead, which removes such links without following them.
+            root = os.path.realpath(self.output)
+            inside = all(_stays_inside(self.output / rel, root) for rel in (*changed, *stale))
+            if not too_many and inside:
+                for rel in changed:
+                    _replace_file(self.output / rel, self._pending[rel])
+                for rel in stale:
+                    with contextlib.suppress(FileNotFoundError):
+                        (self.output / rel).unlink()
+                    _prune_empty_parents(self.output / rel, self.output)
+                self._committed = True
+                self._pending.clear()
+                return WriteResult(
+                    len(changed), len(self.hashes) - len(changed), len(stale), self.hashes
+                )
+            self._start_staging()
+        assert self._staging is not None and self._retired is not None
+        output, staging, retired = self.output.resolve(), self._staging, self._retired
+        if output.exists():
+            os.rename(output, retired)
+        try:
+            os.rename(staging, output)
+        except BaseException:
+            if retired.exists() and not output.exists():
+                os.rename(retired, output)
+            raise
+        self._committed = True
+        shutil.rmtree(retired, ignore_errors=True)
+        return WriteResult(self._written, self._kept, len(stale), self.hashes)
+
+    def abort(self) -> None:
+        """Drop whatever was staged; the output folder stays as it was."""
+        self._pending.clear()
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
+
+    def _start_staging(self) -> None:
+        """Write from now on into a new folder beside the output, starting with what came."""
+        output = self.output.resolve()
+        output.parent.mkdir(parents=True, exist_ok=True)
+        staging = output.parent / f".{output.name}.new-{os.getpid()}"
+        self._retired = output.parent / f".{output.name}.old-{os.getpid()}"
+        for leftover in (staging, self._retired, *_abandoned(output)):
+            shutil.rmtree(leftover, ignore_errors=True)
+        staging.mkdir()
+        self._staging = staging
+        pending, self._pending, self._pending_bytes = self._pending, {}, 0
+        for rel in self.hashes:
+            if rel in pending:
+                self._stage(rel, pending[rel])
+            else:  # unchanged and already let go: the previous site has its bytes
+                self._link_unchanged(rel)
+
+    def _stage(self, rel: str, data: bytes) -> None:
+        assert self._staging is not None
+        target = self._staging / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if self.current.get(rel) == self.hashes[rel] and _link_if_same(
+            self.output / rel, target, data
+        ):
+            self._kept += 1
+        else:
+            target.write_bytes(data)
+            self._written += 1
+
+    def _link_unchanged(self, rel: str) -> None:
+        """Hard-link a file added earlier as unchanged from the previous site into the new one."""
+        assert self._staging is not None
+        previous, target = self.output / rel, self._staging / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if previous.is_symlink():
+                raise StaleOutput(f"{previous} became a symbolic link")
+            if not self._trusted and content_hash(previous.read_bytes()) != self.hashes[rel]:
+                raise StaleOutput(f"{previous} changed since it was written")
+            os.link(previous, target)
+        except StaleOutput:
+            raise
+        except OSError as exc:
+            raise StaleOutput(f"cannot keep {previous}: {exc}") from exc
+        self._kept += 1
 
 
 def _stays_inside(target: Path, root: str) -> bool:

@@ -1,8 +1,10 @@
 """Jinja environment, url helper, Markdown via markdown-it-py: Site -> files.
 
 Interface (build.py relies on it):
-- ``render_site(site: Site, config: Config, template_dirs: Sequence[Path]) -> dict[str, bytes]``:
-  every output file (relative POSIX path -> bytes) except those build.py writes itself.
+- ``iter_site(site: Site, config: Config, template_dirs: Sequence[Path], memo=None)``: every
+  output file as (relative POSIX path, bytes) pairs, one at a time, each rendered when asked for,
+  so a writer can put each on disk and let it go; ``render_site(...) -> dict[str, bytes]`` is the
+  same files at once.
 - ``article_link(article: Article) -> str``: the original URL, else the local page's
   site-relative path.
 - ``default_theme_dir() -> Path``: the default theme, last in ``template_dirs``.
@@ -24,7 +26,7 @@ at a folder's top level is a template; everything under its ``static/`` folder i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +56,14 @@ from digest.views import (
     strip_controls,
 )
 
-__all__ = ["PageMemo", "article_link", "default_theme_dir", "make_environment", "render_site"]
+__all__ = [
+    "PageMemo",
+    "article_link",
+    "default_theme_dir",
+    "iter_site",
+    "make_environment",
+    "render_site",
+]
 
 # --- bodies --------------------------------------------------------------------------------
 
@@ -250,65 +259,80 @@ def _day_description(stories: Sequence[StoryView]) -> str:
     return "; ".join(s.title for s in stories)
 
 
-def render_pages(r: Renderer, md: MarkdownIt) -> dict[str, str]:
+def render_pages(r: Renderer, md: MarkdownIt) -> Iterator[tuple[str, str]]:
+    """Every page as (path, text), each rendered when the next one is asked for."""
     view = r.view
-    pages: dict[str, str] = {}
     latest = view.days[0] if view.days else None
     if latest:
         home_title, home_stories = r.config.title, latest.stories
     else:
         home_title, home_stories = r.config.title, view.undated
-    pages["index.html"] = r.page(
+    yield (
         "index.html",
-        "index.html",
-        title=home_title,
-        description=_day_description(home_stories) or r.config.description,
-        latest=latest,
-        stories=home_stories,
+        r.page(
+            "index.html",
+            "index.html",
+            title=home_title,
+            description=_day_description(home_stories) or r.config.description,
+            latest=latest,
+            stories=home_stories,
+        ),
     )
     for day_model, day in zip(view.site.days, view.days, strict=True):
         output = day.path + "index.html"
-        pages[output] = r.memoized(
-            ("day", output),
-            (day_model.previous, day_model.next, *day_model.stories),
-            lambda output=output, day=day: r.page(
-                "day.html",
-                output,
-                title=day.label,
-                description=_day_description(day.stories),
-                og_type="article",
-                day=day,
-                stories=day.stories,
+        yield (
+            output,
+            r.memoized(
+                ("day", output),
+                (day_model.previous, day_model.next, *day_model.stories),
+                lambda output=output, day=day: r.page(
+                    "day.html",
+                    output,
+                    title=day.label,
+                    description=_day_description(day.stories),
+                    og_type="article",
+                    day=day,
+                    stories=day.stories,
+                ),
             ),
         )
     if view.undated:
-        pages["undated/index.html"] = r.page(
-            "undated.html",
+        yield (
             "undated/index.html",
-            title="Undated stories",
-            description=_day_description(view.undated),
-            stories=view.undated,
+            r.page(
+                "undated.html",
+                "undated/index.html",
+                title="Undated stories",
+                description=_day_description(view.undated),
+                stories=view.undated,
+            ),
         )
-    pages["archive/index.html"] = r.page(
-        "archive.html",
+    yield (
         "archive/index.html",
-        title="Archive",
-        description=f"Every day of {r.config.title}, newest first.",
-        months=archive_months(view.days),
+        r.page(
+            "archive.html",
+            "archive/index.html",
+            title="Archive",
+            description=f"Every day of {r.config.title}, newest first.",
+            months=archive_months(view.days),
+        ),
     )
     for slug, (article, story_model, story) in sorted(view.local_articles.items()):
         output = f"articles/{slug}/index.html"
-        pages[output] = r.memoized(
-            ("article", output),
-            (article, story_model),
-            lambda output=output, article=article, story=story: _article_page(
-                r, md, output, article, story
+        yield (
+            output,
+            r.memoized(
+                ("article", output),
+                (article, story_model),
+                lambda output=output, article=article, story=story: _article_page(
+                    r, md, output, article, story
+                ),
             ),
         )
-    pages["404.html"] = r.page(
-        "404.html", "404.html", title="Page not found", description="", rooted=True
+    yield (
+        "404.html",
+        r.page("404.html", "404.html", title="Page not found", description="", rooted=True),
     )
-    return pages
 
 
 def _article_page(
@@ -372,6 +396,21 @@ def render_site(
 
     ``memo`` (kept by a long-lived builder) lets unchanged pages skip Jinja on a rebuild.
     """
+    return dict(sorted(iter_site(site, config, template_dirs, memo)))
+
+
+def iter_site(
+    site: Site,
+    config: Config,
+    template_dirs: Sequence[Path],
+    memo: PageMemo | None = None,
+) -> Iterator[tuple[str, bytes]]:
+    """Every output file of the site as (path, bytes), rendered one at a time as it is asked for.
+
+    Only the file in hand is held (and, with a ``memo``, the pages it keeps for a rebuild): a
+    100,000-article site is never in memory whole. The memo counts as updated only when every
+    file was asked for.
+    """
     view = SiteView.build(site, config, memo.views if memo is not None else None)
     if memo is None:
         env = make_environment(template_dirs)
@@ -380,21 +419,18 @@ def render_site(
             memo.environment = make_environment(template_dirs)
         env = memo.environment
     renderer = Renderer(env, view, memo)
-    text: dict[str, str] = {}
-    text.update(render_pages(renderer, make_markdown()))
-    text.update(render_feeds(renderer))
-    text.update(render_discovery(renderer))
-    text["digest.json"] = digest_json(view, memo.records if memo is not None else None)
-    text["search.json"] = search_json(view)
-    text[".nojekyll"] = ""
+    for path, text in render_pages(renderer, make_markdown()):
+        yield path, text.encode("utf-8")
+    for group in (render_feeds(renderer), render_discovery(renderer)):
+        while group:
+            path, text = group.popitem()
+            yield path, text.encode("utf-8")
+    records = memo.records if memo is not None else None
+    yield "digest.json", digest_json(view, records).encode("utf-8")
+    yield "search.json", search_json(view).encode("utf-8")
+    yield ".nojekyll", b""
     if config.cname:
-        text["CNAME"] = config.cname.strip() + "\n"
-    # Encode page by page, letting each str go: a big site's pages are not held twice over.
-    files: dict[str, bytes] = {}
-    while text:
-        path, body = text.popitem()
-        files[path] = body.encode("utf-8")
-    files.update(static_files(template_dirs))
+        yield "CNAME", (config.cname.strip() + "\n").encode("utf-8")
+    yield from static_files(template_dirs).items()
     if memo is not None:
         memo.rotate()
-    return dict(sorted(files.items()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,3 +105,79 @@ def test_a_new_process_takes_clustering_features_from_the_cache(
     assert [text.endswith("Tuesday.") for _, text in computed] == [True]
     build(tmp_path, "cold", workers=1)  # no cache at all
     assert files_of(tmp_path / "site") == files_of(tmp_path / "cold")
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        p.relative_to(folder).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+
+
+def _spy_on_staging(monkeypatch: Any) -> list[int]:
+    """Counts the writer's switches to a new folder (so a test knows which path it took)."""
+    from digest.output import SiteWriter
+
+    calls: list[int] = []
+    start = SiteWriter._start_staging
+
+    def spy(self: SiteWriter) -> None:
+        calls.append(len(self.hashes))
+        start(self)
+
+    monkeypatch.setattr(SiteWriter, "_start_staging", spy)
+    return calls
+
+
+def test_a_template_error_midway_leaves_the_previous_site(tmp_path: Path, monkeypatch: Any) -> None:
+    import pytest
+
+    from digest.build import BuildError
+    from digest.theme import default_theme_dir
+
+    write_stream(tmp_path / "content", 30)
+    builder = build(tmp_path, "site", workers=1)
+    before = _snapshot(tmp_path / "site")
+    # Every page changes (the title is on each), so the writer starts a new folder early and
+    # has written most of it when the last page, 404.html, fails.
+    (tmp_path / "digest.toml").write_text('title = "Renamed"\n', encoding="utf-8")
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    broken = (default_theme_dir() / "404.html").read_text(encoding="utf-8") + "{% if %}"
+    (templates / "404.html").write_text(broken, encoding="utf-8")
+    staged = _spy_on_staging(monkeypatch)
+    with pytest.raises(BuildError, match="404.html"):
+        builder.build()
+    assert staged and staged[0] < 20, "the new folder was under way when rendering failed"
+    assert _snapshot(tmp_path / "site") == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "content",
+        "digest.toml",
+        "site",
+        "templates",
+    ]
+
+
+def test_a_file_removed_from_the_output_behind_a_builders_back_comes_back(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from digest.theme import default_theme_dir
+
+    write_stream(tmp_path / "content", 30)
+    builder = build(tmp_path, "site", workers=1)
+    (tmp_path / "site" / "index.html").unlink()  # the builder still believes it is there
+    # Change every article page but not the home page, which is rendered first: the writer
+    # passes index.html as unchanged, then must link it into its new folder and cannot.
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    article = (default_theme_dir() / "article.html").read_text(encoding="utf-8")
+    article = article.replace("</article>", "<!-- v2 --></article>")
+    (templates / "article.html").write_text(article, encoding="utf-8")
+    staged = _spy_on_staging(monkeypatch)
+    builder.build()
+    assert len(staged) == 2, "the first try found index.html gone and wrote again"
+    fresh = build(tmp_path, "fresh", workers=1)
+    assert fresh is not builder
+    assert files_of(tmp_path / "site") == files_of(tmp_path / "fresh")
+    assert (tmp_path / "site" / "index.html").is_file()

@@ -43,6 +43,39 @@ def test_unused_entries_are_dropped_and_untouched_shards_not_rewritten(tmp_path:
     assert fresh.get("k199") is None and fresh.get("k0") == 0
 
 
+def test_a_cache_that_does_not_keep_lets_go_of_its_entries_but_writes_them(
+    tmp_path: Path,
+) -> None:
+    cache = JsonCache(tmp_path, "s", keep=False)
+    cache.put("a", {"x": 1})
+    assert cache.get("a") == {"x": 1}  # within the build, as ever
+    cache.finish()
+    assert cache.get("a") is None, "nothing held after the build"
+    assert JsonCache(tmp_path, "s").get("a") == {"x": 1}
+
+
+def test_a_one_shot_builder_built_twice_keeps_every_file_in_the_cache(tmp_path: Path) -> None:
+    from digest.build import Builder, BuildOptions
+
+    content = tmp_path / "content"
+    content.mkdir()
+    for n in range(64):  # more files than shards: the edited file's shard holds others too
+        (content / f"a{n}.md").write_text(
+            f"---\ntitle: Story {n}\ndate: 2025-03-{n % 28 + 1:02d}\n---\nText number {n}.\n",
+            encoding="utf-8",
+        )
+    options = BuildOptions(content_dir=content, output_dir=tmp_path / "site", site_dir=tmp_path)
+    builder = Builder(options, workers=1)
+    assert builder.build().files_read == 64
+    (content / "a3.md").write_text(
+        "---\ntitle: Story 3\ndate: 2025-03-04\n---\nText three, edited.\n", encoding="utf-8"
+    )
+    assert builder.build().files_read == 1
+    (tmp_path / ".digest-cache" / "manifest.json").unlink()
+    (content / "a5.md").touch()  # a new process must not take the shortcut: it reads the cache
+    assert Builder(options, workers=1).build().files_read == 0
+
+
 def test_article_round_trip() -> None:
     article = Article(
         id="a-1",

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from digest.output import MARKER, UnsafeOutput, check_output_dir, replace_site, write_site
+from digest.output import (
+    MARKER,
+    StaleOutput,
+    UnsafeOutput,
+    check_output_dir,
+    replace_site,
+    write_site,
+    write_stream,
+)
 
 
 @pytest.fixture
@@ -143,3 +151,86 @@ def test_folders_left_by_a_dead_build_are_cleared(tmp_path: Path) -> None:
     (dead / "half.html").write_text("half")
     replace_site(out, {"index.html": b"ok"})
     assert not dead.exists()
+
+
+def _stream(files: dict[str, bytes], fail_after: int | None = None):  # type: ignore[no-untyped-def]
+    """The files one by one, as a build renders them; raising after ``fail_after`` of them."""
+    for n, item in enumerate(sorted(files.items())):
+        if fail_after is not None and n == fail_after:
+            raise RuntimeError("template error")
+        yield item
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        p.relative_to(folder).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_a_stream_failing_midway_leaves_the_previous_site(tmp_path: Path, known: bool) -> None:
+    out = tmp_path / "site"
+    old = {f"{d:02d}/index.html": f"day {d}".encode() for d in range(40)} | {MARKER: b"{}"}
+    first = write_site(out, old)
+    before = _snapshot(out)
+    new = {rel: data + b" v2" for rel, data in old.items()}  # everything changes: staging
+    with pytest.raises(RuntimeError, match="template error"):
+        write_stream(out, _stream(new, fail_after=30), first.hashes if known else None)
+    assert _snapshot(out) == before
+    assert not list(tmp_path.glob(".site.*")), "no staging folder is left behind"
+
+
+def test_a_first_stream_failing_midway_creates_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    files = {f"{d:02d}/index.html": b"x" for d in range(10)}
+    with pytest.raises(RuntimeError):
+        write_stream(out, _stream(files, fail_after=5))
+    assert not out.exists()
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_stream_that_outgrows_memory_is_staged_and_keeps_unchanged_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import digest.output
+
+    out = tmp_path / "site"
+    files = {f"p{i:02d}.html": bytes([65 + i]) * 100 for i in range(20)}
+    first = write_site(out, files)
+    old = 1_000_000_000
+    for path in out.iterdir():
+        os.utime(path, ns=(old, old))
+    monkeypatch.setattr(digest.output, "PENDING_BYTES", 150)  # two changed files are too many
+    files["p03.html"] = b"changed"
+    files["p17.html"] = b"changed too"
+    result = write_stream(out, _stream(files), first.hashes)
+    assert (result.written, result.unchanged) == (2, 18)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == files
+    assert (out / "p00.html").stat().st_mtime_ns == old, "linked from the previous site"
+    assert (out / "p19.html").stat().st_mtime_ns == old
+    assert not list(tmp_path.glob(".site.*"))
+
+
+def test_a_stream_notices_a_file_removed_behind_its_back(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    files = {f"p{i:02d}.html": f"page {i}".encode() for i in range(10)}
+    first = write_site(out, files)
+    (out / "p00.html").unlink()  # someone else removed it; `known` still says it is there
+    changed = {rel: data if rel == "p00.html" else data + b"!" for rel, data in files.items()}
+    with pytest.raises(StaleOutput):
+        write_stream(out, _stream(changed), first.hashes)
+    assert not (out / "p00.html").exists() and (out / "p01.html").read_bytes() == b"page 1"
+    assert not list(tmp_path.glob(".site.*"))
+    write_stream(out, _stream(changed))  # reading the folder instead: right again
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == changed
+
+
+def test_a_stream_refuses_a_file_twice(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    with pytest.raises(ValueError, match="twice"):
+        write_stream(out, iter([("a.html", b"1"), ("a.html", b"2")]))
+    assert not out.exists()

@@ -313,3 +313,17 @@ def test_a_quotation_opened_and_left_open_is_not_picked() -> None:
     assert not opens_unclosed_quote("'Russia will not back down,' Kremlin aide Yuri Ushakov said.")
     assert not opens_unclosed_quote("Putin said the 'root causes' of the conflict remain.")
     assert is_junk("'It is Ukraine's war and Ukraine's choice alone to make here.")
+
+
+def test_importing_summarize_leaves_scipy_stats_out() -> None:
+    """NLTK (under sumy) would load scipy.stats, ~50 MB in every summarizing process, unused."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, digest.summarize\n"
+        "assert 'scipy.stats' not in sys.modules\n"
+        "import scipy.stats\n"  # and it still imports when someone wants it
+        "assert scipy.stats.norm.cdf(0) == 0.5\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
