@@ -548,7 +548,9 @@ class Builder:
             if quick is not None:
                 return quick.groups, quick.provisional
         self._prepare_features(articles)
-        groups, snapshot = cluster.cluster_with_snapshot(articles, config.cluster)
+        groups, snapshot = cluster.cluster_with_snapshot(
+            articles, config.cluster, keep=self.serving
+        )
         if self.serving:
             self._snapshot = snapshot
         else:

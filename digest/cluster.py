@@ -135,9 +135,14 @@ def identity(article: Article) -> tuple[object, ...]:
 
 
 def cluster_with_snapshot(
-    articles: Sequence[Article], config: ClusterConfig
+    articles: Sequence[Article], config: ClusterConfig, *, keep: bool = True
 ) -> tuple[list[list[int]], Snapshot | None]:
-    """``cluster_articles``, plus the snapshot its quick updates start from (None: no free rows)."""
+    """``cluster_articles``, plus the snapshot its quick updates start from (None: no free rows).
+
+    ``keep=False`` (a one-shot build) lets go of the articles' features as soon as each part has
+    been used, shingles after the copy check, terms once weighted, instead of keeping them for a
+    next clustering (at 100,000 articles they are most of its memory); then there is no snapshot.
+    """
     pinned: dict[str, list[int]] = {}
     free: list[int] = []
     for index, article in enumerate(articles):
@@ -150,18 +155,19 @@ def cluster_with_snapshot(
     snapshot = None
     if free:
         sub = [articles[i] for i in free]
-        prep = _prepare(sub)
-        free_groups = _cluster_free(prep, config.window_days, threshold_of(config))
-        snapshot = Snapshot(
-            config=config,
-            rows={identity(a): row for row, a in enumerate(sub)},
-            vectors=prep.vectors,
-            vocab=prep.vocab,
-            idf=prep.idf,
-            times=prep.times,
-            shingles=prep.shingles,
-            groups=free_groups,
-        )
+        prep, copy_pairs = _prepare(sub, config.window_days, keep=keep)
+        free_groups = _cluster_free(prep, copy_pairs, config.window_days, threshold_of(config))
+        if keep:
+            snapshot = Snapshot(
+                config=config,
+                rows={identity(a): row for row, a in enumerate(sub)},
+                vectors=prep.vectors,
+                vocab=prep.vocab,
+                idf=prep.idf,
+                times=prep.times,
+                shingles=prep.shingles,
+                groups=free_groups,
+            )
         for group in free_groups:
             groups.append([free[i] for i in group])
     return in_order(groups), snapshot
@@ -176,12 +182,14 @@ def in_order(groups: list[list[int]]) -> list[list[int]]:
     return sorted((sorted(group) for group in groups), key=lambda group: group[0])
 
 
-def _cluster_free(prep: _Prepared, window: float, threshold: float) -> list[list[int]]:
+def _cluster_free(
+    prep: _Prepared, copy_pairs: list[tuple[int, int]], window: float, threshold: float
+) -> list[list[int]]:
     n = len(prep.keys)
     if n == 1:
         return [[0]]
     copies = _Merger(prep.vectors, prep.times, window, track_vectors=False)
-    for i, j in _copy_pairs(prep.shingles, prep.times, window, prep.keys):
+    for i, j in copy_pairs:
         copies.union(i, j)
     # Each copy group becomes one unit (its mean vector): ten copies of one agency story are one
     # report, and must weigh as one in the averages below, not inflate a cluster's cohesion.
@@ -202,13 +210,25 @@ def _cluster_free(prep: _Prepared, window: float, threshold: float) -> list[list
 # -- features --------------------------------------------------------------------------------
 
 
-def _prepare(articles: Sequence[Article]) -> _Prepared:
+def _prepare(
+    articles: Sequence[Article], window: float, *, keep: bool
+) -> tuple[_Prepared, list[tuple[int, int]]]:
+    """The articles' vectors and the pairs of them that are copies (see ``cluster_with_snapshot``
+    for ``keep``)."""
     times = np.array([day_number(a) for a in articles], dtype=float)
     features = features_of(articles)
-    vectors, vocab, idf = _tfidf(features)
+    if not keep:
+        _FEATURE_MEMO.clear()  # ``features`` holds this corpus's; each part goes once used
     keys = [(a.title, a.text) for a in articles]
     shingles = [f[3] for f in features]
-    return _Prepared(times, vectors, _top_terms(vectors), shingles, keys, vocab, idf)
+    copy_pairs = _copy_pairs(shingles, times, window, keys)
+    if not keep:
+        shingles = []
+        features = [f[:3] for f in features]  # type: ignore[misc]  (what _tfidf reads)
+    vectors, vocab, idf = _tfidf(features)
+    del features
+    prepared = _Prepared(times, vectors, _top_terms(vectors), shingles, keys, vocab, idf)
+    return prepared, copy_pairs
 
 
 # One article's indexable terms (as stable 64-bit ids), which of them hold digits, their counts
