@@ -14,6 +14,7 @@ to one line at a time, anchored or bounded, so cleaning is linear in the text's 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -92,11 +93,23 @@ _SHARE_BAR = re.compile(
     re.IGNORECASE,
 )
 _COPYRIGHT = re.compile(r"^(?:\u00a9|\(c\)|copyright\b)|\ball rights reserved\b", re.IGNORECASE)
+_COPYRIGHT_MARKS = ("\u00a9", "(c)", "copyright", "all rights reserved")
+# A fragment of every word or phrase _PROMO_WORDS matches (lowercased).
+_PROMO_MARKS = (
+    "subscri", "newsletter", "sign", "log in", "register", "daily ", "inbox", "publish news",
+    "news release", "press release to", "download ", "our app", "app store", "google play",
+    "follow us", "like us", "join us", "cookie", "privacy policy", "terms of ",
+    "all rights reserved", "advertis", "sponsored", "unlimited access", "free trial", "paywall",
+    "whatsapp", "telegram channel",
+)  # fmt: skip
 _GLUED_POINTER = re.compile(r"^(?:More Information|Read More|Related|Also Read)(?=[A-Z0-9])")
 _AGENCY_LEAD = re.compile(r"^[A-Z][^:()]{0,60}\([A-Z]{2,8}\)\s*[:\-\u2013\u2014]")
 _SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*$")
 
 
+# The rules and the main-block finder ask about the same lines again and again (and furniture
+# lines repeat across a source's pages): pure functions of a line, remembered per process.
+@functools.lru_cache(maxsize=1 << 16)
 def _word_count(line: str) -> int:
     return len(words(line))
 
@@ -105,9 +118,14 @@ def is_promo(line: str) -> bool:
     """Self-advertisement of the site: subscribe, newsletter, cookies, "publish news of your
     business". A sentence that merely mentions a newsletter is not enough: the line must also
     address the reader (imperative, you/your/our), or be short."""
-    if _COPYRIGHT.search(line) and _word_count(line) <= 30:
+    lowered = line.lower()
+    # The two patterns are slow (alternations under IGNORECASE): most lines hold none of the
+    # fragments any of their matches must contain, and are let through after a substring test.
+    copyright_mark = any(mark in lowered for mark in _COPYRIGHT_MARKS)
+    if copyright_mark and _COPYRIGHT.search(line) and _word_count(line) <= 30:
         return True
-    if not _PROMO_WORDS.search(line) or _QUOTE_START.match(line):
+    promo = any(mark in lowered for mark in _PROMO_MARKS)
+    if not promo or not _PROMO_WORDS.search(line) or _QUOTE_START.match(line):
         return False
     count = _word_count(line)
     if count <= 6:
@@ -177,6 +195,7 @@ def _strong_teaser(line: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def is_furniture_line(line: str) -> bool:
     """A line that is furniture wherever it stands."""
     stripped = line.strip()
