@@ -555,6 +555,7 @@ class Builder:
             self._snapshot = snapshot
         else:
             cluster.forget()  # hundreds of MB on a large site, of use only to a next build
+            _give_back_memory()
         return groups, False
 
     def _prepare_features(self, articles: list[Article]) -> None:
@@ -619,6 +620,18 @@ class Builder:
 
 
 # -- work done in worker processes (top level so it pickles) -------------------------------------
+
+
+def _give_back_memory() -> None:
+    """Return the heap that clustering freed to the system before the summarizing workers are
+    forked: a forked worker starts with its parent's resident pages, and glibc keeps freed
+    memory mapped until told otherwise."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _ignore_sigint() -> None:
