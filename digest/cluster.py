@@ -225,7 +225,7 @@ def _prepare(
     if not keep:
         shingles = []
         features = [f[:3] for f in features]  # type: ignore[misc]  (what _tfidf reads)
-    vectors, vocab, idf = _tfidf(features)
+    vectors, vocab, idf = _tfidf(features, consume=not keep)
     del features
     prepared = _Prepared(times, vectors, _top_terms(vectors), shingles, keys, vocab, idf)
     return prepared, copy_pairs
@@ -385,11 +385,15 @@ def _keep(term: str) -> bool:
     return len(term) > 1 and term not in _STOPWORDS
 
 
-def _tfidf(features: list[Features]) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+def _tfidf(
+    features: list[Features], *, consume: bool = False
+) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
     """Normalised TF-IDF rows, the columns' term ids (sorted) and their idf.
 
     Built straight into CSR arrays, TFIDF_CHUNK articles at a time: at 100,000 articles the
     whole-corpus temporaries (term rows, counts as floats, weights) were the build's peak.
+    ``consume``: empty ``features`` chunk by chunk as they are weighted, so they are gone before
+    the matrix is normalised (a one-shot build has no other use for them).
     """
     n = len(features)
     lengths = np.fromiter((len(f[0]) for f in features), dtype=np.int64, count=n)
@@ -426,6 +430,8 @@ def _tfidf(features: list[Features]) -> tuple[sparse.csr_matrix, np.ndarray, np.
         # Each row's terms in column order (the order set iteration left them in is arbitrary).
         order = np.lexsort((col, np.repeat(np.arange(last - first), lengths[first:last])))
         indices[a:b], data[a:b] = col[order], values[order]
+        if consume:
+            features[first:last] = [None] * (last - first)  # type: ignore[list-item]
     matrix = sparse.csr_matrix((data, indices, indptr), shape=(n, len(vocab)))
     return _normalise_rows(matrix), vocab, idf
 
