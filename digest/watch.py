@@ -157,7 +157,7 @@ class Debouncer:
         with self._cond:
             stamp = time.monotonic()
             fresh = self._batch is None
-            if self._batch is None:
+            if fresh:
                 self._batch = Batch()
                 self._first = stamp
             self._batch.kinds.add(kind)
