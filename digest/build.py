@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 # The heavy stages (sumy and NLTK, numpy and scipy, Jinja) are imported where they are used: a
 # build with nothing to do, and `digest --help`, must not pay seconds of imports.
-from digest import ingest
+from digest import ingest, pagerecord
 from digest.cache import (
     CACHE_DIR_NAME,
     ArrayCache,
@@ -98,6 +98,7 @@ class BuildReport:
     files_read: int = 0  # files ingested anew (not from memory or cache)
     stories_summarized: int = 0  # stories summarized anew
     provisional: bool = False  # stories placed quickly; an exact clustering may regroup some
+    pages_kept: int = 0  # pages not rendered: the page record knew them unchanged
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -145,6 +146,8 @@ class Builder:
         self._last_provisional = False
         self._keys: dict[tuple[int, ...], tuple[list[Article], str]] = {}  # see _story_keys
         self._feature_digests: dict[tuple[str, str], str] = {}  # (title, text) -> cache key
+        self._fingerprints: dict[str, str] = {}  # pages of the last write: path -> inputs' hash
+        self._pages_kept = 0  # pages of the last write kept without rendering (page record)
 
     # -- the build ----------------------------------------------------------------------------
 
@@ -204,11 +207,17 @@ class Builder:
         # A one-shot build has no next build to reuse pages in: keeping every page in the memo
         # would hold the whole site in memory, which streaming the pages to disk avoids.
         memo = self._memo if self.serving else None
+        # A one-shot build in a fresh process has no memo, but the record of what the last one
+        # left in the output folder: pages made from the same inputs are not rendered again.
+        salt = pagerecord.salt_of(code_fingerprint(), config.fingerprint(), repr(theme))
+        use_record = self._persistent_cache and not self.serving and self._written is None
         try:
-            result = self._render_and_write(site, config, template_dirs, memo, timings)
+            result = self._render_and_write(
+                site, config, template_dirs, memo, timings, salt if use_record else None
+            )
         except StaleOutput:  # the folder changed behind this builder's back: read it and retry
             self._written = None
-            result = self._render_and_write(site, config, template_dirs, memo, timings)
+            result = self._render_and_write(site, config, template_dirs, memo, timings, None)
         self._written = result.hashes
         written, unchanged = result.written, result.unchanged
         report = BuildReport(
@@ -223,6 +232,7 @@ class Builder:
             files_read=files_read,
             stories_summarized=summarized,
             provisional=provisional,
+            pages_kept=self._pages_kept,
             seconds=time.perf_counter() - started,
             timings=timings,
         )
@@ -231,7 +241,7 @@ class Builder:
             # a server rebuilds on every save and leaves the manifest to digest build.
             self._drop_manifest()
         else:
-            self._save_manifest(inputs, report, report_warnings[len(config_warnings) :])
+            self._save_manifest(inputs, report, report_warnings[len(config_warnings) :], salt)
         return report
 
     def cancel(self) -> None:
@@ -245,29 +255,40 @@ class Builder:
         template_dirs: Sequence[Path],
         memo: Any,
         timings: dict[str, float],
+        record_salt: str | None,
     ) -> WriteResult:
         """Render the site file by file, each written (or staged) as soon as it is rendered.
 
         Nothing the output folder's readers can see changes before the last file is rendered;
         the write lock is held only for that final step. Timings split into the time spent
-        rendering and the rest (hashing, writing, the final step).
+        rendering and the rest (hashing, writing, the final step). ``record_salt``: use the
+        page record (see ``pagerecord``) made with this salt.
         """
         from digest import render
 
         mark = time.perf_counter()
         rendering = [0.0]
-        files = _timed(render.iter_site(site, config, template_dirs, memo), rendering)
+        known: Mapping[str, str] | None = self._written
+        record = None
+        if record_salt is not None:
+            record = pagerecord.load(self._pages_path(), record_salt, self.options.output_dir)
+            known = record.hashes
+        self._fingerprints, self._pages_kept = {}, 0
+        files = _timed(render.iter_site(site, config, template_dirs, memo, record), rendering)
         try:
             result = write_stream(
                 self.options.output_dir,
                 files,
-                self._written,
+                known,
                 commit_lock=_Commit(self.write_lock, self._cancelled),
             )
+            if record is not None:
+                self._fingerprints = record.fingerprints
+                self._pages_kept = record.reused
         except _RenderFailed as failed:  # a theme error: name the template and line
             raise BuildError(_describe_render_error(failed.error)) from failed.error
         except StaleOutput as exc:
-            if self._written is None:  # read from the folder just now: no retry would help
+            if known is None:  # read from the folder just now: no retry would help
                 where = self.options.output_dir
                 raise BuildError(f"cannot write the site to {where}: {exc}") from exc
             raise
@@ -283,6 +304,9 @@ class Builder:
 
     def _manifest_path(self) -> Path:
         return self.options.site_dir / CACHE_DIR_NAME / "manifest.json"
+
+    def _pages_path(self) -> Path:
+        return self.options.site_dir / CACHE_DIR_NAME / "pages.json"
 
     def _unchanged_since_last_build(
         self, inputs: str, config: Config, started: float
@@ -321,12 +345,21 @@ class Builder:
         with contextlib.suppress(OSError):
             self._manifest_path().unlink()
 
-    def _save_manifest(self, inputs: str, report: BuildReport, warnings: list[str]) -> None:
+    def _save_manifest(
+        self, inputs: str, report: BuildReport, warnings: list[str], salt: str
+    ) -> None:
         if not self._persistent_cache:
             return
+        stats = pagerecord.output_stats(self.options.output_dir)
+        try:
+            pagerecord.save(
+                self._pages_path(), salt, stats, self._written or {}, self._fingerprints
+            )
+        except OSError as exc:
+            log.warning("could not write %s: %s", self._pages_path(), exc)
         manifest = {
             "inputs": inputs,
-            "outputs": {k: list(v) for k, v in _output_stats(self.options.output_dir).items()},
+            "outputs": {k: list(_manifest_stat(v)) for k, v in stats.items()},
             "report": {
                 "warnings": warnings,
                 "articles": report.articles,
@@ -800,22 +833,11 @@ def _inputs_digest(
 
 def _output_stats(output: Path) -> dict[str, tuple[int, int]]:
     """Every file of the output folder: relative path -> (size, mtime_ns)."""
-    stats: dict[str, tuple[int, int]] = {}
-    pending = [("", str(output))]
-    while pending:
-        prefix, folder = pending.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except FileNotFoundError:
-            continue
-        for entry in entries:
-            rel = prefix + entry.name
-            if entry.is_dir(follow_symlinks=False):
-                pending.append((rel + "/", entry.path))
-            else:
-                st = entry.stat(follow_symlinks=False)
-                stats[rel] = (st.st_size, st.st_mtime_ns)
-    return stats
+    return {rel: _manifest_stat(st) for rel, st in pagerecord.output_stats(output).items()}
+
+
+def _manifest_stat(stat: pagerecord.Stat) -> tuple[int, int]:
+    return stat[0], stat[1]
 
 
 def _theme_fingerprint(template_dirs: Sequence[Path]) -> tuple[tuple[str, int, int], ...]:

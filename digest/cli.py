@@ -158,6 +158,8 @@ def run_build(args: argparse.Namespace) -> int:
         report.unchanged,
     )
     log.debug("timings: %s", ", ".join(f"{k} {v:.3f}s" for k, v in report.timings.items()))
+    if report.pages_kept:
+        log.debug("%d pages kept without rendering: made from the same inputs", report.pages_kept)
     if report.warnings:
         log.info("%d warnings", len(report.warnings))
         if args.strict:

@@ -67,6 +67,17 @@ def check_output_dir(output: Path, content: Path, site: Path) -> None:
 
 
 @dataclass(frozen=True)
+class KeptFile:
+    """A file of the site that the output folder already holds with this content hash.
+
+    A build that knows a page is unchanged (``pagerecord``) hands this over instead of the
+    page's bytes: nothing is rendered, read or written for it.
+    """
+
+    hash: str
+
+
+@dataclass(frozen=True)
 class WriteResult:
     written: int
     unchanged: int
@@ -83,15 +94,15 @@ def write_site(
 ) -> WriteResult:
     """Make ``output`` hold exactly ``files``, touching only what changed.
 
-    ``known`` is what this process last wrote there (path -> content hash); without it the
-    folder is read to find out.
+    ``known`` is what the folder holds (path -> content hash), as this process last wrote it or
+    as ``pagerecord`` vouches for it; without it the folder is read to find out.
     """
     return write_stream(output, files.items(), known)
 
 
 def write_stream(
     output: Path,
-    files: Iterable[tuple[str, bytes]],
+    files: Iterable[tuple[str, bytes | KeptFile]],
     known: Mapping[str, str] | None = None,
     commit_lock: contextlib.AbstractContextManager[object] | None = None,
 ) -> WriteResult:
@@ -110,8 +121,8 @@ def write_stream(
 class StaleOutput(OSError):
     """A file the writer was told is unchanged in the output folder is not there as told.
 
-    Raised only when ``known`` was given (what this process wrote last), so someone else changed
-    the folder since: write again without ``known``, which reads the folder instead.
+    Raised only when ``known`` was given (or a ``KeptFile`` added), so someone else changed the
+    folder since: write again without ``known``, which reads the folder instead.
     """
 
 
@@ -146,9 +157,16 @@ class SiteWriter:
         if not self._committed:
             self.abort()
 
-    def add(self, rel: str, data: bytes) -> None:
+    def add(self, rel: str, data: bytes | KeptFile) -> None:
         if rel in self.hashes:
             raise ValueError(f"{rel} is part of the site twice")
+        if isinstance(data, KeptFile):
+            if self.current.get(rel) != data.hash:
+                raise StaleOutput(f"{self.output / rel} is not what the last build left there")
+            self.hashes[rel] = data.hash
+            if self._staging is not None:
+                self._link_unchanged(rel)
+            return
         digest = content_hash(data)
         self.hashes[rel] = digest
         if self._staging is not None:

@@ -40,6 +40,8 @@ from digest.config import Config
 from digest.feeds import render_feeds
 from digest.jsondata import RecordMemo, digest_json, search_json
 from digest.model import Article, Site
+from digest.output import KeptFile
+from digest.pagerecord import PageRecord
 from digest.theme import default_theme_dir
 from digest.views import (
     DayView,
@@ -191,6 +193,7 @@ class Renderer:
     env: jinja2.Environment
     view: SiteView
     memo: PageMemo | None = None
+    record: PageRecord | None = None  # a one-shot build's: pages its previous build left
 
     @property
     def config(self) -> Config:
@@ -239,27 +242,36 @@ class Renderer:
         )
         return page
 
-    def memoized(self, key: Any, inputs: tuple[Any, ...], make: Callable[[], str]) -> str:
-        """``make()``, or the page it made for ``key`` in the previous build from the same inputs.
+    def file(self, output: str, inputs: tuple[Any, ...], make: Callable[[], str]) -> str | KeptFile:
+        """A page that is one output file: ``memoized``, or kept as the previous build wrote it
+        when the page record knows it was made from the same inputs."""
+        if self.record is None:
+            return self.memoized(output, inputs, make)
+        kept = self.record.kept(output, self._shaped(inputs))
+        return KeptFile(kept) if kept is not None else make()
 
-        The site's shape is added to the inputs for templates that glance at ``site``.
-        """
+    def memoized(self, key: Any, inputs: tuple[Any, ...], make: Callable[[], str]) -> str:
+        """``make()``, or the page it made for ``key`` in the previous build from like inputs."""
         if self.memo is None:
             return make()
-        days = self.view.site.days
-        inputs = (len(days), len(self.view.undated), days[0].day if days else None, *inputs)
+        inputs = self._shaped(inputs)
         page = self.memo.lookup(key, inputs)
         if page is None:
             page = make()
             self.memo.store(key, inputs, page)
         return page
 
+    def _shaped(self, inputs: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The inputs with the site's shape added, for templates that glance at ``site``."""
+        days = self.view.site.days
+        return (len(days), len(self.view.undated), days[0].day if days else None, *inputs)
+
 
 def _day_description(stories: Sequence[StoryView]) -> str:
     return "; ".join(s.title for s in stories)
 
 
-def render_pages(r: Renderer, md: MarkdownIt) -> Iterator[tuple[str, str]]:
+def render_pages(r: Renderer, md: MarkdownIt) -> Iterator[tuple[str, str | KeptFile]]:
     """Every page as (path, text), each rendered when the next one is asked for."""
     view = r.view
     latest = view.days[0] if view.days else None
@@ -282,8 +294,8 @@ def render_pages(r: Renderer, md: MarkdownIt) -> Iterator[tuple[str, str]]:
         output = day.path + "index.html"
         yield (
             output,
-            r.memoized(
-                ("day", output),
+            r.file(
+                output,
                 (day_model.previous, day_model.next, *day_model.stories),
                 lambda output=output, day=day: r.page(
                     "day.html",
@@ -321,8 +333,8 @@ def render_pages(r: Renderer, md: MarkdownIt) -> Iterator[tuple[str, str]]:
         output = f"articles/{slug}/index.html"
         yield (
             output,
-            r.memoized(
-                ("article", output),
+            r.file(
+                output,
                 (article, story_model),
                 lambda output=output, article=article, story=story: _article_page(
                     r, md, output, article, story
@@ -366,7 +378,7 @@ def archive_months(days: Sequence[DayView]) -> tuple[MonthView, ...]:
     return tuple(MonthView(month_label(y, m), tuple(ds)) for (y, m), ds in months.items())
 
 
-def render_discovery(r: Renderer) -> dict[str, str]:
+def render_discovery(r: Renderer) -> dict[str, str | KeptFile]:
     """sitemap.xml and robots.txt."""
     view = r.view
     urls = Urls(r.config, "sitemap.xml")
@@ -381,9 +393,13 @@ def render_discovery(r: Renderer) -> dict[str, str]:
         return r.render("sitemap.xml", "sitemap.xml", urls_list=listed)
 
     return {
-        "sitemap.xml": r.memoized(("sitemap",), (tuple(entries),), sitemap),
+        "sitemap.xml": r.file("sitemap.xml", (tuple(entries),), sitemap),
         "robots.txt": r.render("robots.txt", "robots.txt"),
     }
+
+
+def _encoded(text: str | KeptFile) -> bytes | KeptFile:
+    return text if isinstance(text, KeptFile) else text.encode("utf-8")
 
 
 def render_site(
@@ -404,12 +420,14 @@ def iter_site(
     config: Config,
     template_dirs: Sequence[Path],
     memo: PageMemo | None = None,
-) -> Iterator[tuple[str, bytes]]:
+    record: PageRecord | None = None,
+) -> Iterator[tuple[str, bytes | KeptFile]]:
     """Every output file of the site as (path, bytes), rendered one at a time as it is asked for.
 
     Only the file in hand is held (and, with a ``memo``, the pages it keeps for a rebuild): a
     100,000-article site is never in memory whole. The memo counts as updated only when every
-    file was asked for.
+    file was asked for. With a ``record`` (a one-shot build's), a page made from the same inputs
+    as the file the previous build left comes as a ``KeptFile`` instead of bytes.
     """
     view = SiteView.build(site, config, memo.views if memo is not None else None)
     if memo is None:
@@ -418,13 +436,13 @@ def iter_site(
         if memo.environment is None:
             memo.environment = make_environment(template_dirs)
         env = memo.environment
-    renderer = Renderer(env, view, memo)
+    renderer = Renderer(env, view, memo, record)
     for path, text in render_pages(renderer, make_markdown()):
-        yield path, text.encode("utf-8")
+        yield path, _encoded(text)
     for group in (render_feeds(renderer), render_discovery(renderer)):
         while group:
             path, text = group.popitem()
-            yield path, text.encode("utf-8")
+            yield path, _encoded(text)
     records = memo.records if memo is not None else None
     yield "digest.json", digest_json(view, records).encode("utf-8")
     yield "search.json", search_json(view).encode("utf-8")

@@ -1,0 +1,175 @@
+"""What the last one-shot build left in the output folder: a fresh process renders what changed.
+
+``digest serve`` keeps rendered pages in memory between builds (``render.PageMemo``); a new
+``digest build`` process has no such memory, and rendering every page again was most of a
+one-article edit's cost. So each one-shot build records, in ``.digest-cache/pages.json``, every
+output file's stat signature and content hash, and for each page that is one file (day and
+article pages, the sitemap) a fingerprint of what it was rendered from. The next build:
+
+- trusts a recorded hash only for a file whose size, mtime, ctime and inode are still as recorded
+  (anything else in the folder is read and hashed): the output writer starts from these hashes
+  instead of reading the whole folder;
+- skips rendering a page whose inputs have the recorded fingerprint and whose file is still as
+  recorded: the writer keeps that file (``output.KeptFile``).
+
+A fingerprint hashes the page's inputs (the same inputs ``PageMemo`` compares), salted with
+digest's code, the config and the theme files: what every page is shaped by. A record from other
+code, config or theme, or one that cannot be read, is ignored: then every page is rendered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from digest.model import Article, Story
+from digest.output import _TMP_PREFIX, content_hash
+
+FORMAT = 1  # bump when the file's layout changes: an old record is then ignored
+
+Stat = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+_FIELDS = {kind: tuple(f.name for f in dataclasses.fields(kind)) for kind in (Article, Story)}
+
+
+def output_stats(output: Path) -> dict[str, Stat]:
+    """Every file of the output folder (symlinks not followed): relative path -> its ``Stat``."""
+    stats: dict[str, Stat] = {}
+    pending = [("", str(output))]
+    while pending:
+        prefix, folder = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((rel + "/", entry.path))
+            else:
+                with contextlib.suppress(OSError):
+                    st = entry.stat(follow_symlinks=False)
+                    stats[rel] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    return stats
+
+
+class PageRecord:
+    """The previous build's pages, checked against the output folder, and this build's fingerprints.
+
+    ``hashes`` is what the output folder holds now (path -> content hash), for the writer.
+    """
+
+    def __init__(self, salt: str, hashes: dict[str, str], pages: Mapping[str, str]) -> None:
+        self.salt = salt
+        self.hashes = hashes
+        self._previous = pages  # path -> fingerprint, for files still as recorded
+        self.fingerprints: dict[str, str] = {}  # this build's pages: path -> fingerprint
+        self.reused = 0  # pages kept without rendering
+        self._parts: dict[int, tuple[object, bytes]] = {}  # id(article or story) -> its digest
+
+    def kept(self, output: str, inputs: tuple[Any, ...]) -> str | None:
+        """The content hash of ``output`` when it may be kept as it is, else None (render it)."""
+        fingerprint = self.fingerprint(inputs)
+        self.fingerprints[output] = fingerprint
+        kept = self.hashes.get(output) if self._previous.get(output) == fingerprint else None
+        self.reused += kept is not None
+        return kept
+
+    def fingerprint(self, inputs: tuple[Any, ...]) -> str:
+        h = hashlib.blake2b(self.salt.encode(), digest_size=16)
+        h.update(self._part(inputs))
+        return h.hexdigest()
+
+    def _part(self, value: Any) -> bytes:
+        """A digest of ``value`` that equal values share (articles and stories digested once)."""
+        if isinstance(value, tuple | list):
+            return b"(" + b",".join(self._part(v) for v in value) + b")"
+        if isinstance(value, Article | Story):
+            known = self._parts.get(id(value))
+            if known is not None and known[0] is value:
+                return known[1]
+            h = hashlib.blake2b(digest_size=16)
+            for field in _FIELDS[type(value)]:
+                item = getattr(value, field)
+                if isinstance(item, str):  # most of the bytes: hashed as they are, not repr'd
+                    data = item.encode("utf-8", "surrogatepass")
+                    h.update(b"%d:" % len(data))
+                    h.update(data)
+                elif field == "articles":  # digested once, however many pages show them
+                    h.update(self._part(item))
+                else:
+                    h.update(repr(item).encode("utf-8", "surrogatepass"))
+                h.update(b"\0")
+            digest = h.digest()
+            self._parts[id(value)] = (value, digest)  # holds the value: its id stays its own
+            return digest
+        return repr(value).encode("utf-8", "surrogatepass")
+
+
+def salt_of(*parts: str) -> str:
+    return hashlib.sha256("\0".join((str(FORMAT), *parts)).encode()).hexdigest()[:32]
+
+
+def load(path: Path, salt: str, output: Path) -> PageRecord:
+    """The record at ``path`` checked against ``output``; files it does not vouch for are hashed.
+
+    Without a usable record (none, damaged, another salt), every file is read and hashed and no
+    page is kept: the build is as if there were no record.
+    """
+    recorded: dict[str, Any] = {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and data.get("salt") == salt:
+            files = data.get("files")
+            recorded = files if isinstance(files, dict) else {}
+    except (OSError, ValueError):
+        pass
+    hashes: dict[str, str] = {}
+    pages: dict[str, str] = {}
+    for rel, stat in output_stats(output).items():
+        entry = recorded.get(rel)
+        if _vouches(entry, stat):
+            hashes[rel] = entry[4]
+            if entry[5]:
+                pages[rel] = entry[5]
+            continue
+        full = output / rel
+        if full.is_symlink() or full.name.startswith(_TMP_PREFIX):
+            continue  # as the writer's own reading of the folder: not part of the site
+        with contextlib.suppress(OSError):
+            hashes[rel] = content_hash(full.read_bytes())
+    return PageRecord(salt, hashes, pages)
+
+
+def _vouches(entry: Any, stat: Stat) -> bool:
+    return (
+        isinstance(entry, list)
+        and len(entry) == 6
+        and entry[:4] == list(stat)
+        and isinstance(entry[4], str)
+        and isinstance(entry[5], str)
+    )
+
+
+def save(
+    path: Path,
+    salt: str,
+    stats: Mapping[str, Stat],
+    hashes: Mapping[str, str],
+    fingerprints: Mapping[str, str],
+) -> None:
+    """Record the output folder as a build left it: ``hashes`` are the files it wrote or kept."""
+    files = {
+        rel: [*stats[rel], digest, fingerprints.get(rel, "")]
+        for rel, digest in sorted(hashes.items())
+        if rel in stats
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(json.dumps({"salt": salt, "files": files}), encoding="utf-8")
+    os.replace(tmp, path)

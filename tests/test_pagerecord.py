@@ -1,0 +1,201 @@
+"""The page record: a fresh process renders only the pages whose inputs changed, and writes the
+same bytes as a clean build whatever happened to the output folder or the record meanwhile."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from digest import pagerecord
+from digest.build import Builder, BuildOptions, BuildReport
+from digest.model import Article, Story
+from digest.output import KeptFile, SiteWriter, StaleOutput, content_hash
+from tests.test_build import build, files_of, write_stream
+
+
+def fresh_build(site: Path, **options: object) -> BuildReport:
+    """A build by a new builder: what a new `digest build` process does (cache on)."""
+    opts = BuildOptions(
+        content_dir=site / "content", output_dir=site / "site", site_dir=site, **options
+    )
+    return Builder(opts, workers=1).build()
+
+
+def append(path: Path, line: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + f"\n{line}\n", encoding="utf-8")
+
+
+@pytest.fixture()
+def site(tmp_path: Path) -> Path:
+    write_stream(tmp_path / "content", 30)
+    first = fresh_build(tmp_path)
+    assert first.pages_kept == 0  # nothing recorded yet: every page rendered
+    return tmp_path
+
+
+def test_an_edit_in_a_new_process_renders_only_its_pages_and_matches_a_clean_build(
+    site: Path,
+) -> None:
+    pages = len(json.loads((site / ".digest-cache" / "pages.json").read_text())["files"])
+    append(site / "content" / "a007.md", "A relief fund opened on Tuesday.")
+    report = fresh_build(site)
+    # The edited article's page, its story's day page and pages listing that story change;
+    # the other day and article pages are kept as they are.
+    assert 0 < report.pages_kept < pages
+    assert report.written >= 1
+    build(site, "clean", workers=1)  # no cache, no record
+    assert files_of(site / "site") == files_of(site / "clean")
+
+
+def test_a_rebuild_with_nothing_new_keeps_every_page(site: Path) -> None:
+    (site / ".digest-cache" / "manifest.json").unlink()  # no shortcut: the whole build runs
+    mtimes = {p: p.stat().st_mtime_ns for p in (site / "site").rglob("*") if p.is_file()}
+    report = fresh_build(site)
+    assert report.written == 0 and report.pages_kept > 30
+    assert mtimes == {p: p.stat().st_mtime_ns for p in mtimes}
+
+
+def test_a_page_changed_by_hand_is_rendered_and_written_again(site: Path) -> None:
+    (site / ".digest-cache" / "manifest.json").unlink()
+    page = next((site / "site" / "articles").glob("*/index.html"))
+    original = page.read_bytes()
+    page.write_bytes(original.replace(b"<html", b"<html data-tampered"))
+    report = fresh_build(site)
+    assert report.written == 1
+    assert page.read_bytes() == original
+
+
+def test_a_page_removed_by_hand_comes_back(site: Path) -> None:
+    (site / ".digest-cache" / "manifest.json").unlink()
+    page = next((site / "site" / "articles").glob("*/index.html"))
+    original = page.read_bytes()
+    page.unlink()
+    fresh_build(site)
+    assert page.read_bytes() == original
+
+
+def test_a_theme_change_renders_every_page_again(site: Path) -> None:
+    from digest.theme import default_theme_dir
+
+    templates = site / "templates"
+    templates.mkdir()
+    base = (default_theme_dir() / "base.html").read_text(encoding="utf-8")
+    (templates / "base.html").write_text(base.replace("</body>", "<!-- v2 --></body>"))
+    report = fresh_build(site)
+    assert report.pages_kept == 0
+    assert all(b"<!-- v2 -->" in p.read_bytes() for p in (site / "site").rglob("*.html"))
+
+
+@pytest.mark.parametrize("damage", ["", "{", '{"salt": 3, "files": []}', "[1, 2]"])
+def test_a_damaged_record_is_ignored(site: Path, damage: str) -> None:
+    (site / ".digest-cache" / "manifest.json").unlink()
+    (site / ".digest-cache" / "pages.json").write_text(damage)
+    report = fresh_build(site)
+    assert report.pages_kept == 0 and report.written == 0
+    build(site, "clean", workers=1)
+    assert files_of(site / "site") == files_of(site / "clean")
+
+
+def test_a_page_changed_by_hand_with_its_size_and_mtime_kept_is_written_again(
+    site: Path,
+) -> None:
+    """cp -p, rsync -a and editors can keep both; the ctime still tells."""
+    (site / ".digest-cache" / "manifest.json").unlink()
+    page = next((site / "site" / "articles").glob("*/index.html"))
+    original, stat = page.read_bytes(), page.stat()
+    page.write_bytes(original.replace(b"<html", b"<HTML"))  # same length
+    os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert page.stat().st_mtime_ns == stat.st_mtime_ns
+    report = fresh_build(site)
+    assert report.written == 1
+    assert page.read_bytes() == original
+
+
+def test_an_entry_of_the_wrong_shape_is_not_trusted(site: Path) -> None:
+    (site / ".digest-cache" / "manifest.json").unlink()
+    record_path = site / ".digest-cache" / "pages.json"
+    record = json.loads(record_path.read_text())
+    for rel in list(record["files"])[:5]:
+        record["files"][rel] = record["files"][rel][:5]
+    record_path.write_text(json.dumps(record))
+    report = fresh_build(site)
+    assert report.written == 0
+    build(site, "clean", workers=1)
+    assert files_of(site / "site") == files_of(site / "clean")
+
+
+def test_without_the_cache_nothing_is_recorded_or_kept(tmp_path: Path) -> None:
+    write_stream(tmp_path / "content", 12)
+    fresh_build(tmp_path, use_cache=False)
+    report = fresh_build(tmp_path, use_cache=False)
+    assert report.pages_kept == 0
+    assert not (tmp_path / ".digest-cache").exists()
+
+
+def _article(**changes: object) -> Article:
+    base = Article(
+        id="a",
+        path="a.md",
+        format="markdown",
+        title="Flood in Arden",
+        title_given=True,
+        body="Body.",
+        text="Body.",
+    )
+    return base.replace(**changes)
+
+
+def test_fingerprints_follow_values_not_objects() -> None:
+    record = pagerecord.PageRecord("salt", {}, {})
+    story = Story(id="s", articles=(_article(),), title="Flood")
+    same = Story(id="s", articles=(_article(),), title="Flood")
+    assert record.fingerprint((story, 1)) == record.fingerprint((same, 1))
+    for changed in (
+        Story(id="s", articles=(_article(url="https://example.org/x"),), title="Flood"),
+        Story(id="s", articles=(_article(text="Body!"),), title="Flood"),
+        Story(id="s", articles=(_article(),), title="Flood "),
+    ):
+        assert record.fingerprint((changed, 1)) != record.fingerprint((story, 1))
+    assert record.fingerprint((story, 1)) != record.fingerprint((story, 2))
+    # Text boundaries cannot shift between fields and give the same digest.
+    a, b = _article(title="ab", body="c"), _article(title="a", body="bc")
+    assert record.fingerprint((a,)) != record.fingerprint((b,))
+    other_salt = pagerecord.PageRecord("other", {}, {})
+    assert other_salt.fingerprint((story, 1)) != record.fingerprint((story, 1))
+
+
+def test_the_writer_keeps_a_kept_file_and_refuses_one_that_is_not_there(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "digest.json").write_bytes(b"{}")
+    (out / "a.html").write_bytes(b"A")
+    before = os.stat(out / "a.html").st_mtime_ns
+    known = {"digest.json": content_hash(b"{}"), "a.html": content_hash(b"A")}
+    with SiteWriter(out, known) as writer:
+        writer.add("a.html", KeptFile(content_hash(b"A")))
+        writer.add("digest.json", b"{}")
+        result = writer.commit()
+    assert (result.written, result.unchanged) == (0, 2)
+    assert os.stat(out / "a.html").st_mtime_ns == before
+    with SiteWriter(out, known) as writer, pytest.raises(StaleOutput):
+        writer.add("b.html", KeptFile(content_hash(b"B")))
+    assert sorted(p.name for p in out.iterdir()) == ["a.html", "digest.json"]
+
+
+def test_a_kept_file_is_carried_into_a_new_folder(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "digest.json").write_bytes(b"{}")
+    (out / "a.html").write_bytes(b"A")
+    known = {"digest.json": content_hash(b"{}"), "a.html": content_hash(b"A")}
+    with SiteWriter(out, known) as writer:
+        writer.add("digest.json", b"{ }")  # most of the site changes: a new folder is built
+        writer.add("a.html", KeptFile(content_hash(b"A")))
+        for n in range(10):
+            writer.add(f"p{n}.html", b"new")
+        writer.commit()
+    assert (out / "a.html").read_bytes() == b"A"
+    assert (out / "p9.html").read_bytes() == b"new"
