@@ -574,8 +574,21 @@ def _copy_pairs(
 
 
 def is_copy(a: np.ndarray, b: np.ndarray) -> bool:
-    shared = len(np.intersect1d(a, b, assume_unique=True))
-    return shared >= CONTAINMENT * min(len(a), len(b))
+    if len(a) > len(b):
+        a, b = b, a
+    shared = np.count_nonzero(_matches(a, b)[0])
+    return shared >= CONTAINMENT * len(a)
+
+
+def _matches(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For sorted unique ``a`` and ``b``: which of ``a`` are in ``b``, and where in ``b`` they'd be.
+
+    A binary search of the shorter in the longer: several times faster than ``intersect1d``,
+    which sorts both again (this runs for every candidate pair and merge).
+    """
+    where = np.searchsorted(b, a)
+    where[where == len(b)] = 0
+    return (b[where] == a) if len(b) else np.zeros(len(a), dtype=bool), where
 
 
 def _within(t1: float, t2: float, window: float) -> bool:
@@ -662,6 +675,8 @@ class _Merger:
         track_vectors: bool = True,
     ) -> None:
         n = vectors.shape[0]
+        if track_vectors and not vectors.has_sorted_indices:  # _matches needs sorted terms
+            vectors = vectors.sorted_indices()
         # Copy groups only need the union and the date span (their vectors are summed later in
         # one sparse product); merging sparse sums per union would cost more than the rest.
         self.track_vectors = track_vectors
@@ -695,8 +710,11 @@ class _Merger:
 
     def average_similarity(self, a: int, b: int) -> float:
         (ia, va), (ib, vb) = self.sums[a], self.sums[b]
-        _, ka, kb = np.intersect1d(ia, ib, assume_unique=True, return_indices=True)
-        return float(va[ka] @ vb[kb]) / (self.size[a] * self.size[b])
+        if len(ia) > len(ib):
+            (ia, va), (ib, vb) = (ib, vb), (ia, va)
+        # Shared terms in ascending order either way: the same sum, to the last bit.
+        hit, where = _matches(ia, ib)
+        return float(va[hit] @ vb[where[hit]]) / (self.size[a] * self.size[b])
 
     def cohesion(self, a: int) -> float:
         """Average cosine between two distinct members (1.0 for a single article)."""
