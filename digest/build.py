@@ -496,7 +496,9 @@ class Builder:
             warnings.extend(state.warnings)
         timings["read"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        articles = clean.remove_recurring_lines(articles)
+        furniture = self._cache("furniture", scope)
+        articles = clean.remove_recurring_lines(articles, furniture)
+        furniture.finish()
         timings["furniture"] = time.perf_counter() - mark
         return articles, warnings, len(todo)
 

@@ -15,10 +15,12 @@ to one line at a time, anchored or bounded, so cleaning is linear in the text's 
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import PurePosixPath
+from typing import Any, Protocol
 
 from digest.model import Article
 from digest.text import normalize, words
@@ -704,7 +706,59 @@ def _remove_lines(article: Article, furniture: set[str]) -> Article:
 _GROUP_MEMO: dict[str, tuple[list[Article], list[Article]]] = {}
 
 
-def remove_recurring_lines(articles: Sequence[Article]) -> list[Article]:
+class GroupCache(Protocol):
+    """Where a group's finding is kept between processes (``cache.JsonCache``)."""
+
+    def get(self, key: str) -> Any | None: ...
+
+    def put(self, key: str, value: Any) -> None: ...
+
+
+def _group_digest(key: str, group: list[Article]) -> str:
+    """A group's articles are the same when their paths and file bytes are: the cache key."""
+    h = hashlib.sha256(key.encode("utf-8", "surrogatepass"))
+    for article in group:
+        h.update(f"\0{article.path}\0{article.content_hash}".encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def _cleaned_group(group: list[Article], key: str, cache: GroupCache | None) -> list[Article]:
+    """The group with its recurring lines removed, the finding taken from ``cache`` when known.
+
+    Finding the lines reads every line of every article of the source; a new process after
+    one edit would do it again for every source. The cache keeps the lines found and which
+    articles held one, so only those are cleaned again. Articles without a content hash (made
+    in memory, not read from a file) are never looked up.
+    """
+    hashed = cache is not None and all(a.content_hash for a in group)
+    digest = _group_digest(key, group) if hashed else None
+    entry = cache.get(digest) if cache is not None and digest else None
+    try:
+        lines, touched = entry["lines"], entry["touched"]  # type: ignore[index]
+        if not (
+            isinstance(lines, list)
+            and isinstance(touched, list)
+            and all(isinstance(line, str) for line in lines)
+            and all(isinstance(i, int) and 0 <= i < len(group) for i in touched)
+        ):
+            raise ValueError("not an entry of this cache")
+        furniture = set(lines)
+    except (TypeError, KeyError, ValueError):  # none yet, or damaged: a miss
+        furniture = _recurring_in_group(group)
+        cleaned = [_remove_lines(a, furniture) for a in group] if furniture else group
+        if cache is not None and digest:
+            touched = [i for i, (a, b) in enumerate(zip(group, cleaned, strict=True)) if a is not b]
+            cache.put(digest, {"lines": sorted(furniture), "touched": touched})
+        return cleaned
+    cleaned = list(group)
+    for i in touched:
+        cleaned[i] = _remove_lines(group[i], furniture)
+    return cleaned
+
+
+def remove_recurring_lines(
+    articles: Sequence[Article], cache: GroupCache | None = None
+) -> list[Article]:
     """Remove each source's recurring furniture lines. Same order and length out as in."""
     by_group: dict[str, list[int]] = defaultdict(list)
     for position, article in enumerate(articles):
@@ -723,8 +777,7 @@ def remove_recurring_lines(articles: Sequence[Article]) -> list[Article]:
         ):
             cleaned = previous[1]
         else:
-            furniture = _recurring_in_group(group)
-            cleaned = [_remove_lines(a, furniture) for a in group] if furniture else group
+            cleaned = _cleaned_group(group, key, cache)
         memo[key] = (group, cleaned)
         for position, article in zip(positions, cleaned, strict=True):
             out[position] = article

@@ -625,3 +625,74 @@ def test_quotes_and_bracketed_titles_are_not_breadcrumb_separators() -> None:
     for line in (french, german, korean):
         assert _line_score(line) >= 10, line  # running text, like any sentence of its length
     assert _line_score("Accueil › Monde › Europe › France") < 0  # a breadcrumb stays chrome
+
+
+class DictCache(dict):  # type: ignore[type-arg]
+    """What ``remove_recurring_lines`` needs of ``cache.JsonCache``: get and put."""
+
+    def put(self, key: str, value: object) -> None:
+        self[key] = value
+
+
+def _hashed_group() -> list[Article]:
+    promo = "Get the Example News app today"
+    lines = [[*s, promo] for s in stories(4)]
+    lines.append([*stories(5)[4]])  # one article of the source without the promo
+    return [
+        corpus_article(i, ls).replace(content_hash=f"h{i}", body="\n".join(ls))
+        for i, ls in enumerate(lines)
+    ]
+
+
+def test_a_new_process_takes_a_sources_recurring_lines_from_the_cache(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from digest import clean
+
+    cache = DictCache()
+    first = remove_recurring_lines(_hashed_group(), cache)
+    assert len(cache) == 1
+    entry = next(iter(cache.values()))
+    assert entry == {"lines": ["get the example news app today"], "touched": [0, 1, 2, 3]}
+    clean._GROUP_MEMO.clear()  # what a new process starts from
+    monkeypatch.setattr(clean, "_recurring_in_group", lambda group: pytest.fail("not cached"))
+    again = remove_recurring_lines(_hashed_group(), cache)
+    assert again == first
+    assert all("app today" not in a.text for a in again)
+
+
+def test_an_edit_in_the_source_finds_its_lines_again() -> None:
+    from digest import clean
+
+    cache = DictCache()
+    remove_recurring_lines(_hashed_group(), cache)
+    clean._GROUP_MEMO.clear()
+    edited = _hashed_group()
+    edited[4] = edited[4].replace(
+        text=edited[4].text + "\nGet the Example News app today", content_hash="h4-edited"
+    )
+    out = remove_recurring_lines(edited, cache)
+    assert "app today" not in out[4].text  # found again: the stale entry was not used
+    assert len(cache) == 2
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [None, "x", {"lines": "get", "touched": []}, {"lines": [], "touched": [99]}, {"lines": [1]}],
+)
+def test_a_damaged_furniture_entry_is_a_miss(damage: object) -> None:
+    from digest import clean
+
+    cache = DictCache()
+    expected = remove_recurring_lines(_hashed_group(), cache)
+    key = next(iter(cache))
+    cache[key] = damage
+    clean._GROUP_MEMO.clear()
+    assert remove_recurring_lines(_hashed_group(), cache) == expected
+    assert cache[key] == {"lines": ["get the example news app today"], "touched": [0, 1, 2, 3]}
+
+
+def test_articles_made_in_memory_are_never_looked_up() -> None:
+    cache = DictCache()
+    articles = [corpus_article(i, [*s, "Get the app"]) for i, s in enumerate(stories(3))]
+    assert all(not a.content_hash for a in articles)
+    remove_recurring_lines(articles, cache)
+    assert cache == {}
