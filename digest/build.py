@@ -397,12 +397,12 @@ class Builder:
     def _cache(self, name: str, scope: str) -> JsonCache:
         """The named cache for ``scope``; kept in memory between builds of this builder.
 
-        Except the articles' entries in a one-shot build: the articles themselves stay (in
-        ``_files``), and their cache entries, ~1 KB each beside them (100 MB at 100,000
-        articles, held through clustering), are let go once written; a next build of this
-        builder reads them from disk again.
+        Except the articles' entries (and their files' hashes) in a one-shot build: the
+        articles themselves stay (in ``_files``), and their cache entries, ~1 KB each beside
+        them (100 MB at 100,000 articles, held through clustering), are let go once written; a
+        next build of this builder reads them from disk again.
         """
-        keep = self.serving or name != "articles"
+        keep = self.serving or name not in ("articles", "hashes")
         cache = self._caches.get(name)
         if not isinstance(cache, JsonCache) or cache.scope_key != scope or not cache.keep:
             folder = self.options.site_dir / CACHE_DIR_NAME / name
@@ -458,14 +458,21 @@ class Builder:
         known: dict[str, _FileState] = {}
         todo: list[tuple[str, str, FileStat, str]] = []
         warnings: list[str] = []
+        # A file's hash by its stat signature: a new process need not read every file again
+        # to find its cache entry (a file counts as changed when its stat does).
+        hashes = self._cache("hashes", "")
         for rel, path, stat in listed:
             try:
+                recorded = hashes.get(rel)
                 previous = self._files.get(rel)
                 if previous is not None and previous.stat == stat:
                     known[rel] = previous
                     cache.get(_file_key(rel, previous.content_hash))  # keep its cache entry
                     continue
-                digest = _file_hash(path)
+                digest = _recorded_hash(recorded, stat) or ""
+                if not digest:
+                    digest = _file_hash(path)
+                    hashes.put(rel, [*stat, digest])
             except OSError as exc:
                 warnings.append(f"{_shown(content, rel)}: cannot read: {exc.strerror or exc}")
                 continue
@@ -488,6 +495,7 @@ class Builder:
             cache.put(_file_key(rel, digest), entry)
             known[rel] = _state_from_json(stat, digest, entry)
         cache.finish()
+        hashes.finish()
         # In listing order, whichever files came from memory, the cache or a fresh read: the
         # stages after this see the same input in a warm build as in a cold one.
         self._files = {rel: known[rel] for rel, _, _ in listed if rel in known}
@@ -858,6 +866,13 @@ def _theme_fingerprint(template_dirs: Sequence[Path]) -> tuple[tuple[str, int, i
 def _file_key(rel: str, content_hash: str) -> str:
     """Cache key of one file's result: its path (ids and warnings name it) and its bytes."""
     return f"{rel}\0{content_hash}"
+
+
+def _recorded_hash(entry: Any, stat: FileStat) -> str | None:
+    """The hash recorded with ``stat``, if ``entry`` is a well-formed record of that stat."""
+    if isinstance(entry, list) and len(entry) == 5 and entry[:4] == list(stat):
+        return entry[4] if isinstance(entry[4], str) else None
+    return None
 
 
 def _file_hash(path: str) -> str:

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from digest.build import Builder, BuildOptions
 from digest.cache import ArrayCache, JsonCache, article_from_json, article_to_json
 from digest.model import Article
 
@@ -55,8 +57,6 @@ def test_a_cache_that_does_not_keep_lets_go_of_its_entries_but_writes_them(
 
 
 def test_a_one_shot_builder_built_twice_keeps_every_file_in_the_cache(tmp_path: Path) -> None:
-    from digest.build import Builder, BuildOptions
-
     content = tmp_path / "content"
     content.mkdir()
     for n in range(64):  # more files than shards: the edited file's shard holds others too
@@ -110,3 +110,35 @@ def test_arrays_round_trip_without_pickle_and_damage_is_a_miss(tmp_path: Path) -
     for shard in tmp_path.glob("*.npz"):
         shard.write_bytes(b"PK\x03\x04 not really a zip")
     assert ArrayCache(tmp_path, "features", 2).get("a") is None
+
+
+def test_a_new_process_reads_only_the_files_whose_stat_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digest import build as build_module
+    from tests.test_build import write_stream
+
+    write_stream(tmp_path / "content", 12)
+    options = BuildOptions(
+        content_dir=tmp_path / "content", output_dir=tmp_path / "site", site_dir=tmp_path
+    )
+    Builder(options, workers=1).build()
+    hashed: list[str] = []
+    real = build_module._file_hash
+
+    def counting(path: str) -> str:
+        hashed.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(build_module, "_file_hash", counting)
+    edited = tmp_path / "content" / "a004.md"
+    edited.write_text(edited.read_text() + "\nA relief fund opened on Tuesday.\n")
+    touched = tmp_path / "content" / "a005.md"
+    touched.write_bytes(touched.read_bytes())  # same bytes, new mtime: read, found unchanged
+    report = Builder(options, workers=1).build()
+    assert sorted(hashed) == ["a004.md", "a005.md"]
+    assert report.files_read == 1
+    hashed.clear()
+    (tmp_path / ".digest-cache" / "manifest.json").unlink()
+    Builder(options, workers=1).build()
+    assert hashed == []  # both recorded again with their new stat
