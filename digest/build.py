@@ -582,14 +582,29 @@ class Builder:
         self, articles: list[Article], config: Config, *, exact: bool
     ) -> tuple[list[list[int]], bool]:
         """The stories as groups of indices, and whether they are provisional (quickcluster)."""
-        from digest import cluster
-
         if self.serving and not exact and len(articles) >= self.quick_min_articles:
             from digest import quickcluster
 
             quick = quickcluster.update(self._snapshot, articles, config.cluster, QUICK_MAX_CHANGES)
             if quick is not None:
                 return quick.groups, quick.provisional
+        if self.serving:  # the snapshot of an exact clustering is what later saves start from
+            return self._cluster_exactly(articles, config), False
+        # A one-shot build after an edit that clustering does not read (tags, a link, the
+        # source's name, a Markdown detail) takes the last grouping as it was: then neither the
+        # clustering nor its imports (numpy, scipy) cost anything.
+        cache = self._cache("clusters", "")
+        key = _clustering_key(articles, config)
+        groups = _groups_or_none(cache.get(key), len(articles))
+        if groups is None:
+            groups = self._cluster_exactly(articles, config)
+            cache.put(key, groups)
+        cache.finish()
+        return groups, False
+
+    def _cluster_exactly(self, articles: list[Article], config: Config) -> list[list[int]]:
+        from digest import cluster
+
         self._prepare_features(articles)
         groups, snapshot = cluster.cluster_with_snapshot(
             articles, config.cluster, keep=self.serving
@@ -599,7 +614,7 @@ class Builder:
         else:
             cluster.forget()  # hundreds of MB on a large site, of use only to a next build
             _give_back_memory()
-        return groups, False
+        return groups
 
     def _prepare_features(self, articles: list[Article]) -> None:
         """Have every article's clustering features in memory: from the cache, or computed.
@@ -814,6 +829,30 @@ def _story_key(articles: Sequence[Article]) -> str:
             h.update(part.encode("utf-8", "surrogatepass"))
             h.update(b"\0")
     return h.hexdigest()
+
+
+def _clustering_key(articles: Sequence[Article], config: Config) -> str:
+    """Everything clustering reads (``cluster.identity`` of each article, in order, and the
+    cluster settings), as one hash."""
+    h = hashlib.sha256(repr(config.cluster).encode())
+    for article in articles:
+        published = article.published.isoformat() if article.published else ""
+        for part in (article.id, article.title, article.text, published, article.story or ""):
+            data = part.encode("utf-8", "surrogatepass")
+            h.update(b"%d:" % len(data))
+            h.update(data)
+    return h.hexdigest()
+
+
+def _groups_or_none(entry: Any, count: int) -> list[list[int]] | None:
+    """A cached grouping, if it is one of ``count`` articles (anything else is a miss)."""
+    if not isinstance(entry, list) or not all(isinstance(g, list) and g for g in entry):
+        return None
+    if not all(isinstance(i, int) for g in entry for i in g):
+        return None
+    if sorted(i for g in entry for i in g) != list(range(count)):
+        return None
+    return entry
 
 
 def _check_partition(groups: list[list[int]], count: int) -> None:

@@ -181,3 +181,55 @@ def test_a_file_removed_from_the_output_behind_a_builders_back_comes_back(
     assert fresh is not builder
     assert files_of(tmp_path / "site") == files_of(tmp_path / "fresh")
     assert (tmp_path / "site" / "index.html").is_file()
+
+
+def test_an_edit_clustering_does_not_read_keeps_the_last_grouping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_stream(tmp_path / "content", 30)
+    options = BuildOptions(
+        content_dir=tmp_path / "content", output_dir=tmp_path / "site", site_dir=tmp_path
+    )
+    Builder(options, workers=1).build()
+    clustered: list[int] = []
+    real = cluster.cluster_with_snapshot
+
+    def counting(articles, config, **kw):  # type: ignore[no-untyped-def]
+        clustered.append(len(articles))
+        return real(articles, config, **kw)
+
+    monkeypatch.setattr(cluster, "cluster_with_snapshot", counting)
+    edited = tmp_path / "content" / "a007.md"
+    edited.write_text(edited.read_text().replace("source: Outlet 2", "source: Outlet Two"))
+    Builder(options, workers=1).build()
+    assert clustered == [], "a source's name is not read by clustering"
+    build(tmp_path, "cold", workers=1)
+    assert clustered == [30]  # the clean build clusters (and its output is the reference)
+    assert files_of(tmp_path / "site") == files_of(tmp_path / "cold")
+    assert b"Outlet Two" in (tmp_path / "site" / "digest.json").read_bytes()
+
+    edited.write_text(edited.read_text() + "\nA relief fund opened on Tuesday.\n")
+    Builder(options, workers=1).build()
+    assert clustered == [30, 30], "a text edit clusters again"
+    clusters = tmp_path / ".digest-cache" / "clusters"
+    for shard in clusters.iterdir():  # damaged: a miss, clustered again
+        shard.write_text("{")
+    (tmp_path / ".digest-cache" / "manifest.json").unlink()
+    Builder(options, workers=1).build()
+    assert clustered == [30, 30, 30]
+
+
+def test_a_cached_grouping_must_be_a_partition_of_the_articles() -> None:
+    from digest.build import _groups_or_none
+
+    assert _groups_or_none([[0, 2], [1]], 3) == [[0, 2], [1]]
+    for bad in (
+        None,
+        {},
+        [[0, 1]],
+        [[0, 1], [1, 2]],
+        [[0], [], [1, 2]],
+        [["0"], [1, 2]],
+        [[0, 1, 2, 3]],
+    ):
+        assert _groups_or_none(bad, 3) is None, bad
