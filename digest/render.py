@@ -411,7 +411,7 @@ def iter_site(
     template_dirs: Sequence[Path],
     memo: PageMemo | None = None,
 ) -> Iterator[tuple[str, bytes | Iterable[bytes]]]:
-    """Every output file of the site as (path, bytes), rendered one at a time as it is asked for.
+    """Every output file of the site as (path, bytes or byte chunks), each made when asked for.
 
     Only the file in hand is held (and, with a ``memo``, the pages it keeps for a rebuild): a
     100,000-article site is never in memory whole. The memo counts as updated only when every
