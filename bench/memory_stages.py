@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     site = Path(tempfile.mkdtemp(prefix="digest-memory-"))
     sampler = Sampler()
     sampler.wrap(build.Builder, "_read_articles", "read")
-    sampler.wrap(cluster, "cluster_articles", "cluster")
+    sampler.wrap(cluster, "cluster_with_snapshot", "cluster")
     sampler.wrap(build.Builder, "_render_and_write", "render+write")
     options = build.BuildOptions(
         content_dir=content, output_dir=site / "site", use_cache=False, site_dir=site

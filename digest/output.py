@@ -24,10 +24,12 @@ import contextlib
 import hashlib
 import os
 import shutil
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from glob import escape as glob_escape
 from pathlib import Path
+from typing import BinaryIO
 
 MARKER = "digest.json"  # a folder holding this was written by digest: safe to replace
 IN_PLACE_SHARE = 0.2  # at most this share of the files changed: replace them one by one
@@ -102,7 +104,7 @@ def write_site(
 
 def write_stream(
     output: Path,
-    files: Iterable[tuple[str, bytes | KeptFile]],
+    files: Iterable[tuple[str, bytes | KeptFile | Iterable[bytes]]],
     known: Mapping[str, str] | None = None,
     commit_lock: contextlib.AbstractContextManager[object] | None = None,
 ) -> WriteResult:
@@ -113,7 +115,10 @@ def write_stream(
     """
     with SiteWriter(output, known) as writer:
         for rel, data in files:
-            writer.add(rel, data)
+            if isinstance(data, bytes | KeptFile):
+                writer.add(rel, data)
+            else:  # a big file made piece by piece (digest.json): never whole in memory
+                writer.add_chunks(rel, data)
         with commit_lock if commit_lock is not None else contextlib.nullcontext():
             return writer.commit()
 
@@ -177,6 +182,50 @@ class SiteWriter:
             budget = max(1, int(max(len(self.current), len(self.hashes)) * IN_PLACE_SHARE))
             if len(self._pending) > budget or self._pending_bytes > PENDING_BYTES:
                 self._start_staging()  # much changes: build a new folder, file by file
+
+    def add_chunks(self, rel: str, chunks: Iterable[bytes]) -> None:
+        """``add`` for a file given as byte chunks, hashed and written as they come.
+
+        While staging, the chunks go straight into the new folder. Otherwise they are spooled
+        to an unnamed temporary file beside the output folder until the hash tells whether the
+        file changed: only a changed file small enough to be held for an in-place write is
+        ever read back into memory, like any file given to ``add``. When ``chunks`` raises,
+        nothing is recorded and the writer can still be left (aborted) as usual.
+        """
+        if rel in self.hashes:
+            raise ValueError(f"{rel} is part of the site twice")
+        if self._staging is not None:
+            self._stage_chunks(rel, chunks)
+            return
+        with tempfile.TemporaryFile(dir=self.output.resolve().parent) as spool:
+            digest, size = _copy_hashing(chunks, spool)
+            if self.current.get(rel) == digest:
+                self.hashes[rel] = digest  # unchanged: nothing to write, as in ``add``
+                return
+            spool.seek(0)
+            if size <= PENDING_BYTES:
+                self.add(rel, spool.read())
+                return
+            self._start_staging()  # too big to hold: build a new folder, as ``add`` would
+            assert self._staging is not None
+            target = self._staging / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as out:
+                shutil.copyfileobj(spool, out)
+        self.hashes[rel] = digest
+        self._written += 1
+
+    def _stage_chunks(self, rel: str, chunks: Iterable[bytes]) -> None:
+        assert self._staging is not None
+        target = self._staging / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as out:
+            digest, _ = _copy_hashing(chunks, out)
+        self.hashes[rel] = digest
+        if self.current.get(rel) == digest and _link_over_if_same(self.output / rel, target):
+            self._kept += 1
+        else:
+            self._written += 1
 
     def commit(self) -> WriteResult:
         """Make the output folder hold exactly the files added; returns what was done."""
@@ -298,6 +347,48 @@ def _replace_file(target: Path, data: bytes) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _copy_hashing(chunks: Iterable[bytes], out: BinaryIO) -> tuple[str, int]:
+    """Write ``chunks`` to ``out``; their ``content_hash`` and total size."""
+    hasher = hashlib.blake2b(digest_size=16)
+    size = 0
+    for chunk in chunks:
+        hasher.update(chunk)
+        out.write(chunk)
+        size += len(chunk)
+    return hasher.hexdigest(), size
+
+
+def _link_over_if_same(previous: Path, target: Path) -> bool:
+    """Replace the staged ``target`` by a hard link to ``previous`` when their bytes are equal.
+
+    ``_link_if_same`` for a file already on disk: compared block by block, not read whole. The
+    previous file keeps its modification time.
+    """
+    link = target.with_name(_TMP_PREFIX + target.name)
+    try:
+        if previous.is_symlink() or previous.stat().st_size != target.stat().st_size:
+            return False
+        if not _same_bytes(previous, target):
+            return False
+        os.link(previous, link)
+        os.replace(link, target)
+        return True
+    except OSError:
+        with contextlib.suppress(OSError):
+            link.unlink()
+        return False
+
+
+def _same_bytes(a: Path, b: Path, block: int = 1 << 20) -> bool:
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            left, right = fa.read(block), fb.read(block)
+            if left != right:
+                return False
+            if not left:
+                return True
 
 
 def _prune_empty_parents(path: Path, top: Path) -> None:

@@ -4,7 +4,8 @@ Interface (build.py relies on it):
 - ``iter_site(site: Site, config: Config, template_dirs: Sequence[Path], memo=None)``: every
   output file as (relative POSIX path, bytes) pairs, one at a time, each rendered when asked for,
   so a writer can put each on disk and let it go; ``render_site(...) -> dict[str, bytes]`` is the
-  same files at once.
+  same files at once. ``digest.json`` and ``search.json`` come as iterators of byte chunks
+  instead of bytes, made as they are consumed (``SiteWriter.add_chunks``).
 - ``article_link(article: Article) -> str``: the original URL, else the local page's
   site-relative path.
 - ``default_theme_dir() -> Path``: the default theme, last in ``template_dirs``.
@@ -26,7 +27,7 @@ at a folder's top level is a template; everything under its ``static/`` folder i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -412,7 +413,12 @@ def render_site(
 
     ``memo`` (kept by a long-lived builder) lets unchanged pages skip Jinja on a rebuild.
     """
-    return dict(sorted(iter_site(site, config, template_dirs, memo)))
+    files = iter_site(site, config, template_dirs, memo)
+    return dict(sorted((path, _whole(data)) for path, data in files))
+
+
+def _whole(data: bytes | Iterable[bytes]) -> bytes:
+    return data if isinstance(data, bytes) else b"".join(data)
 
 
 def iter_site(
@@ -421,8 +427,8 @@ def iter_site(
     template_dirs: Sequence[Path],
     memo: PageMemo | None = None,
     record: PageRecord | None = None,
-) -> Iterator[tuple[str, bytes | KeptFile]]:
-    """Every output file of the site as (path, bytes), rendered one at a time as it is asked for.
+) -> Iterator[tuple[str, bytes | KeptFile | Iterable[bytes]]]:
+    """Every output file of the site as (path, bytes or byte chunks), each made when asked for.
 
     Only the file in hand is held (and, with a ``memo``, the pages it keeps for a rebuild): a
     100,000-article site is never in memory whole. The memo counts as updated only when every
@@ -444,8 +450,9 @@ def iter_site(
             path, text = group.popitem()
             yield path, _encoded(text)
     records = memo.records if memo is not None else None
-    yield "digest.json", digest_json(view, records).encode("utf-8")
-    yield "search.json", search_json(view).encode("utf-8")
+    # Byte chunks, made as the writer takes them: the biggest files are never whole in memory.
+    yield "digest.json", digest_json(view, records)
+    yield "search.json", search_json(view)
     yield ".nojekyll", b""
     if config.cname:
         yield "CNAME", (config.cname.strip() + "\n").encode("utf-8")

@@ -10,7 +10,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from urllib.parse import quote, urlsplit
@@ -149,9 +149,59 @@ def dump_json(data: object, indent: int | None = 1) -> str:
     text = json.dumps(
         data, ensure_ascii=False, sort_keys=True, indent=indent, separators=separators
     )
+    return _escape_markup(text) + "\n"
+
+
+def _escape_markup(text: str) -> str:
     for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         text = text.replace(char, escape)
-    return text + "\n"
+    return text
+
+
+# What dump_json(..., indent=None) runs, made once (json.dumps builds one per call). Compact:
+# only then does json use its C encoder (5-10x faster on a 6,000-article digest).
+_COMPACT = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+JSON_CHUNK_CHARS = 1 << 16  # text gathered before a chunk is encoded and passed on
+
+
+def dump_json_chunks(
+    head: Mapping[str, object], key: str, items: Iterable[object]
+) -> Iterator[bytes]:
+    """``dump_json({**head, key: list(items)}, indent=None)`` as UTF-8, in chunks, item by item.
+
+    The same bytes, but only one item and one chunk are in memory at a time: on a
+    100,000-article site digest.json is ~60 MB, and its records, text and bytes held at once
+    were the render stage's peak. ``items`` is consumed lazily, so its records can be made
+    one by one and dropped. The escapes are single characters, so escaping chunk by chunk is
+    the same as escaping the whole text.
+    """
+    if key in head:
+        raise ValueError(f"{key!r} is both in head and streamed")
+    buffer: list[str] = []
+    size = 0
+    for part in _compact_parts(head, key, items):
+        buffer.append(part)
+        size += len(part)
+        if size >= JSON_CHUNK_CHARS:
+            yield _escape_markup("".join(buffer)).encode("utf-8")
+            buffer, size = [], 0
+    buffer.append("\n")
+    yield _escape_markup("".join(buffer)).encode("utf-8")
+
+
+def _compact_parts(head: Mapping[str, object], key: str, items: Iterable[object]) -> Iterator[str]:
+    """The compact, key-sorted JSON text of ``{**head, key: [*items]}``, piece by piece."""
+    yield "{"
+    for number, name in enumerate(sorted([*head, key])):  # sort_keys: plain string order
+        yield ("," if number else "") + _COMPACT.encode(name) + ":"
+        if name != key:
+            yield _COMPACT.encode(head[name])
+            continue
+        yield "["
+        for index, item in enumerate(items):
+            yield ("," if index else "") + _COMPACT.encode(item)
+        yield "]"
+    yield "}"
 
 
 # --- text ----------------------------------------------------------------------------------

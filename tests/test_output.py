@@ -234,3 +234,126 @@ def test_a_stream_refuses_a_file_twice(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="twice"):
         write_stream(out, iter([("a.html", b"1"), ("a.html", b"2")]))
     assert not out.exists()
+
+
+# --- files given as chunks (digest.json) -------------------------------------------------------
+
+
+def _pieces(data: bytes, fail: bool = False):  # type: ignore[no-untyped-def]
+    """``data`` a few bytes at a time, as digest.json is made; raising halfway with ``fail``."""
+    for start in range(0, len(data), 3):
+        if fail and start >= len(data) // 2:
+            raise RuntimeError("encoding error")
+        yield data[start : start + 3]
+
+
+def _chunked_stream(files: dict[str, bytes], fail: str | None = None):  # type: ignore[no-untyped-def]
+    """Like ``_stream``, but MARKER and "big.json" come last, as chunks, as iter_site gives them;
+    ``fail`` breaks one of them halfway."""
+    chunked = (MARKER, "big.json")
+    yield from sorted((rel, data) for rel, data in files.items() if rel not in chunked)
+    for rel in chunked:
+        if rel in files:
+            yield rel, _pieces(files[rel], fail=rel == fail)
+
+
+def _set_mtimes(folder: Path, ns: int) -> None:
+    import os
+
+    for path in folder.rglob("*"):
+        if path.is_file():
+            os.utime(path, ns=(ns, ns))
+
+
+def test_chunks_are_written_exactly_into_a_new_folder(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    files = {"index.html": b"home", MARKER: b'{"stories":[' + b"1," * 50 + b"2]}\n"}
+    result = write_stream(out, _chunked_stream(files))
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == files
+    assert result.hashes == write_site(tmp_path / "other", files).hashes
+    assert not list(tmp_path.glob(".site.*"))
+
+
+@pytest.mark.parametrize("known", [True, False])
+@pytest.mark.parametrize("everything_changes", [True, False])
+def test_chunks_of_an_unchanged_file_keep_its_mtime(
+    tmp_path: Path, known: bool, everything_changes: bool
+) -> None:
+    out = tmp_path / "site"
+    pages = {f"p{i:02d}.html": f"page {i}".encode() for i in range(20)}
+    files = {**pages, MARKER: b"{}" * 100, "big.json": bytes(range(256)) * 40}
+    first = write_site(out, files)
+    old = 1_000_000_000
+    _set_mtimes(out, old)
+    if everything_changes:  # a new folder is staged; the chunked files are linked into it
+        files |= {rel: data + b"!" for rel, data in pages.items()}
+    result = write_stream(out, _chunked_stream(files), first.hashes if known else None)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == files
+    assert result.written == (20 if everything_changes else 0)
+    assert (out / MARKER).stat().st_mtime_ns == old
+    assert (out / "big.json").stat().st_mtime_ns == old
+    assert not list(tmp_path.glob(".site.*")) and not list(out.rglob(".digest-tmp-*"))
+
+
+def test_changed_chunks_are_replaced_in_place(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    pages = {f"p{i:02d}.html": f"page {i}".encode() for i in range(20)}
+    first = write_site(out, {**pages, MARKER: b"{}"})
+    old = 1_000_000_000
+    _set_mtimes(out, old)
+    files = {**pages, MARKER: b'{"changed":true}'}
+    result = write_stream(out, _chunked_stream(files), first.hashes)
+    assert (result.written, result.unchanged) == (1, 20)
+    assert (out / MARKER).read_bytes() == b'{"changed":true}'
+    assert (out / "p00.html").stat().st_mtime_ns == old, "nothing else was touched"
+
+
+def test_changed_chunks_too_big_to_hold_start_a_new_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import digest.output
+
+    out = tmp_path / "site"
+    pages = {f"p{i:02d}.html": f"page {i}".encode() for i in range(20)}
+    first = write_site(out, {**pages, "big.json": b"x" * 500})
+    old = 1_000_000_000
+    _set_mtimes(out, old)
+    monkeypatch.setattr(digest.output, "PENDING_BYTES", 100)
+    files = {**pages, "big.json": b"y" * 500}
+    result = write_stream(out, _chunked_stream(files), first.hashes)
+    assert (result.written, result.unchanged) == (1, 20)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == files
+    assert (out / "p00.html").stat().st_mtime_ns == old, "linked from the previous site"
+    assert not list(tmp_path.glob(".site.*"))
+
+
+@pytest.mark.parametrize("everything_changes", [True, False])
+def test_chunks_failing_midway_leave_the_previous_site(
+    tmp_path: Path, everything_changes: bool
+) -> None:
+    out = tmp_path / "site"
+    pages = {f"p{i:02d}.html": f"page {i}".encode() for i in range(20)}
+    first = write_site(out, {**pages, "big.json": b"x" * 50, MARKER: b"{}"})
+    before = _snapshot(out)
+    files = {**pages, "big.json": b"y" * 50, MARKER: b"{}"}
+    if everything_changes:
+        files |= {rel: data + b"!" for rel, data in pages.items()}
+    with pytest.raises(RuntimeError, match="encoding error"):
+        write_stream(out, _chunked_stream(files, fail="big.json"), first.hashes)
+    assert _snapshot(out) == before
+    assert not list(tmp_path.glob(".site.*")) and not list(out.rglob(".digest-tmp-*"))
+
+
+def test_first_chunks_failing_midway_create_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    with pytest.raises(RuntimeError, match="encoding error"):
+        write_stream(out, _chunked_stream({"big.json": b"z" * 30}, fail="big.json"))
+    assert not out.exists()
+    assert not list(tmp_path.iterdir())
+
+
+def test_chunks_refuse_a_file_twice(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    with pytest.raises(ValueError, match="twice"):
+        write_stream(out, iter([("a.json", b"1"), ("a.json", iter([b"2"]))]))
+    assert not out.exists()
