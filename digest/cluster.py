@@ -155,8 +155,12 @@ def cluster_with_snapshot(
     snapshot = None
     if free:
         sub = [articles[i] for i in free]
-        prep, copy_pairs = _prepare(sub, config.window_days, keep=keep)
-        free_groups = _cluster_free(prep, copy_pairs, config.window_days, threshold_of(config))
+        window, threshold = config.window_days, threshold_of(config)
+        prep, copy_pairs = _prepare(sub, window, keep=keep)
+        units = _units(prep, copy_pairs, window, threshold)
+        if not keep:
+            del prep  # the articles' vectors (~170 MB at 100,000): merging needs the units' only
+        free_groups = _merge_units(units, window, threshold)
         if keep:
             snapshot = Snapshot(
                 config=config,
@@ -182,12 +186,22 @@ def in_order(groups: list[list[int]]) -> list[list[int]]:
     return sorted((sorted(group) for group in groups), key=lambda group: group[0])
 
 
-def _cluster_free(
+@dataclass(frozen=True)
+class _Units:
+    """What merging starts from: copy groups as single reports, and the edges to try."""
+
+    members: list[list[int]]  # per unit: its articles (rows)
+    unit_of: np.ndarray  # per article: its unit
+    vectors: sparse.csr_matrix  # per unit: the normalised mean of its articles' vectors
+    first: list[float]  # per unit: its earliest date (inf: undated)
+    last: list[float]  # per unit: its latest date (-inf: undated)
+    edges: np.ndarray  # article pairs (rows) with cosine >= threshold, strongest first
+
+
+def _units(
     prep: _Prepared, copy_pairs: list[tuple[int, int]], window: float, threshold: float
-) -> list[list[int]]:
+) -> _Units:
     n = len(prep.keys)
-    if n == 1:
-        return [[0]]
     copies = _Merger(prep.vectors, prep.times, window, track_vectors=False)
     for i, j in copy_pairs:
         copies.union(i, j)
@@ -197,14 +211,28 @@ def _cluster_free(
     unit_of = np.empty(n, dtype=np.int64)
     for unit, group in enumerate(members):
         unit_of[group] = unit
+    edges = _event_edges(prep, window, threshold) if n > 1 else np.zeros((0, 2), dtype=np.int64)
     indicator = sparse.csr_matrix((np.ones(n), (unit_of, np.arange(n))), shape=(len(members), n))
-    unit_vectors = _normalise_rows(sparse.csr_matrix(indicator @ prep.vectors))
-    events = _Merger(unit_vectors, np.zeros(len(members)), window)
-    events.first = [copies.first[group[0]] for group in members]
-    events.last = [copies.last[group[0]] for group in members]
-    for _sim, i, j in _event_edges(prep, window, threshold):
-        events.try_merge(int(unit_of[i]), int(unit_of[j]), threshold)
-    return [[i for unit in group for i in members[unit]] for group in events.groups()]
+    return _Units(
+        members=members,
+        unit_of=unit_of,
+        vectors=_normalise_rows(sparse.csr_matrix(indicator @ prep.vectors)),
+        first=[copies.first[group[0]] for group in members],
+        last=[copies.last[group[0]] for group in members],
+        edges=edges,
+    )
+
+
+EDGE_CHUNK = 65536  # edges turned into Python ints at a time (all at once: ~150 B per edge)
+
+
+def _merge_units(units: _Units, window: float, threshold: float) -> list[list[int]]:
+    events = _Merger(units.vectors, np.zeros(len(units.members)), window)
+    events.first, events.last = list(units.first), list(units.last)
+    for start in range(0, len(units.edges), EDGE_CHUNK):
+        for i, j in units.unit_of[units.edges[start : start + EDGE_CHUNK]].tolist():
+            events.try_merge(i, j, threshold)
+    return [[i for unit in group for i in units.members[unit]] for group in events.groups()]
 
 
 # -- features --------------------------------------------------------------------------------
@@ -455,10 +483,30 @@ def term_weights(counts: np.ndarray, number: np.ndarray) -> tuple[np.ndarray, np
     return 1.0 + np.log(tf), boost
 
 
+NORMALISE_ROWS = 8192  # rows scaled at a time (bounds the per-entry scale array)
+
+
 def _normalise_rows(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    """``matrix`` with every row scaled to unit length, in place (and returned).
+
+    In place, and the squares share the matrix's index arrays: at 100,000 articles each copy of
+    the matrix is ~170 MB, and a product with a diagonal made one beside the original. Rows
+    are sorted by column first, so each row's sum runs in column order, whatever made it.
+    """
+    matrix.sort_indices()
+    squares = sparse.csr_matrix(
+        (matrix.data * matrix.data, matrix.indices, matrix.indptr), shape=matrix.shape
+    )
+    norms = np.sqrt(np.asarray(squares.sum(axis=1)).ravel())
+    del squares
     norms[norms == 0] = 1.0
-    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ matrix)
+    scale = 1.0 / norms
+    indptr = matrix.indptr
+    for first in range(0, matrix.shape[0], NORMALISE_ROWS):
+        last = min(first + NORMALISE_ROWS, matrix.shape[0])
+        counts = np.diff(indptr[first : last + 1])
+        matrix.data[indptr[first] : indptr[last]] *= np.repeat(scale[first:last], counts)
+    return matrix
 
 
 def _top_terms(vectors: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -598,16 +646,19 @@ def _within(t1: float, t2: float, window: float) -> bool:
 # -- same-event candidates -------------------------------------------------------------------
 
 
-def _event_edges(prep: _Prepared, window: float, threshold: float) -> list[tuple[float, int, int]]:
-    """Candidate pairs with cosine >= threshold, strongest first (ties by index)."""
+def _event_edges(prep: _Prepared, window: float, threshold: float) -> np.ndarray:
+    """Candidate pairs (rows) with cosine >= threshold, strongest first (ties by index).
+
+    An array, not Python tuples: at 100,000 articles there are about 750,000 of them.
+    """
     pairs = _candidate_pairs(prep.top, prep.times, window)
     if len(pairs) == 0:
-        return []
+        return np.zeros((0, 2), dtype=np.int64)
     sims = _pair_cosines(prep.vectors, pairs)
     keep = sims >= threshold
     pairs, sims = pairs[keep], sims[keep]
     order = np.lexsort((pairs[:, 1], pairs[:, 0], -np.round(sims, 12)))
-    return [(float(sims[k]), int(pairs[k, 0]), int(pairs[k, 1])) for k in order]
+    return pairs[order]
 
 
 def _candidate_pairs(top: sparse.csr_matrix, times: np.ndarray, window: float) -> np.ndarray:
