@@ -6,7 +6,9 @@
 Each figure is measured in fresh processes, ``--runs`` times, and the median is shown:
 - cold: ``--no-cache`` into an empty output folder (Pelican: ``--ignore-cache``);
 - no-op: the cache warm and nothing changed (Pelican with its content cache on);
-- edit: one sentence appended to one article, cache warm.
+- edit: one sentence appended to one article, cache warm;
+- digest only: one Markdown article's outlet renamed, cache warm (nothing clustering or
+  summarizing reads changes), shown against the others' one-article edit.
 Peak memory is read per run by a wrapper process: ``ru_maxrss`` of its children (the largest
 single process: digest's main process or one of its workers) and the peak of the summed RSS of
 the whole process tree, sampled every 20 ms (digest runs a process pool; workers share pages
@@ -167,6 +169,25 @@ def edit_target(records: Sequence[generate.Record]) -> str:
     return records[len(records) // 2].path
 
 
+def metadata_target(records: Sequence[generate.Record]) -> str | None:
+    """A Markdown article: its front matter names its outlet, which the metadata edit changes."""
+    for record in records[len(records) // 2 :]:
+        if record.path.endswith(".md"):
+            return record.path
+    return None
+
+
+def rename_source(path: Path, i: int) -> None:
+    """The outlet's name corrected: nothing that clustering or summarizing reads changes."""
+    text = path.read_text(encoding="utf-8")
+    head, sep, body = text.partition("\n---\n")
+    lines = [
+        f'source: "Corrected Outlet {i}"' if line.startswith("source:") else line
+        for line in head.split("\n")
+    ]
+    path.write_text("\n".join(lines) + sep + body, encoding="utf-8")
+
+
 def append_sentence(path: Path, i: int) -> None:
     with path.open("a", encoding="utf-8") as f:
         f.write(EDIT_SENTENCE.format(i) + "\n")
@@ -186,6 +207,7 @@ class Engine:
     clean: Callable[[int], None]  # before each cold run: output and caches gone
     edited: Path  # the file the edit runs append a sentence to
     warm_up: bool = True  # one unmeasured build to fill the cache before the no-op runs
+    renamed: Path | None = None  # a Markdown file whose outlet the metadata edit runs change
 
 
 def digest_engine(content: Path, records: Sequence[generate.Record]) -> Engine:
@@ -199,7 +221,9 @@ def digest_engine(content: Path, records: Sequence[generate.Record]) -> Engine:
         shutil.rmtree(cache, ignore_errors=True)
 
     edited = content / edit_target(records)
-    return Engine("digest", site, [*build, "--no-cache"], build, clean, edited)
+    meta = metadata_target(records)
+    renamed = content / meta if meta else None
+    return Engine("digest", site, [*build, "--no-cache"], build, clean, edited, renamed=renamed)
 
 
 def digest_timings(tail: str) -> str:
@@ -232,7 +256,13 @@ def run_engines(engines: Sequence[Engine], runs: int) -> dict[str, dict[str, Fig
         append_sentence(engine.edited, i)
         return engine.warm_cmd
 
+    def rename(engine: Engine, i: int) -> list[str | Path]:
+        assert engine.renamed is not None
+        rename_source(engine.renamed, i)
+        return engine.warm_cmd
+
     originals = {e.name: e.edited.read_bytes() for e in engines}
+    renamed = {e.name: e.renamed.read_bytes() for e in engines if e.renamed}
     try:
         each("cold", cold)
         for engine in engines:
@@ -240,9 +270,18 @@ def run_engines(engines: Sequence[Engine], runs: int) -> dict[str, dict[str, Fig
                 measure(engine.warm_cmd, engine.cwd)
         each("noop", lambda engine, _: engine.warm_cmd)
         each("edit", edit)
+        # digest only: the other engines do the same work for any edit of one article
+        metadata = [e for e in engines if e.renamed is not None]
+        for i in range(runs):
+            for engine in metadata:
+                run = measure(rename(engine, i), engine.cwd)
+                figures[engine.name].setdefault("meta", Figure()).runs.append(run)
+                print(f"  {engine.name} meta #{i + 1}: {run.wall:.2f}s", flush=True)
     finally:
         for engine in engines:
             engine.edited.write_bytes(originals[engine.name])
+            if engine.renamed is not None:
+                engine.renamed.write_bytes(renamed[engine.name])
     return figures
 
 
@@ -439,16 +478,24 @@ def ratio(a: float, b: float | None) -> str:
 def figure_rows(n: int, engines: dict[str, dict[str, Figure]]) -> list[tuple[str, ...]]:
     """One row per figure: each engine's median seconds and peak RSS, and digest/Pelican."""
     rows = []
-    labels = {"cold": "cold build", "noop": "no-op rebuild", "edit": "one-article edit"}
+    labels = {
+        "cold": "cold build",
+        "noop": "no-op rebuild",
+        "edit": "one-article edit",
+        "meta": "one outlet name edited (vs their one-article edit)",
+    }
     for key, label in labels.items():
+        if key not in engines["digest"]:
+            continue
         row = [f"{label} ({n:,})"]
+        theirs = "edit" if key == "meta" else key
         for name in ("digest", "pelican", "hugo"):
-            fig = engines.get(name, {}).get(key)
+            fig = engines.get(name, {}).get(key if name == "digest" else theirs)
             shown = (
                 f"{fig.wall:.2f} s (CPU {fig.cpu:.1f} s), {fig.maxrss_mb:.0f} MB" if fig else "-"
             )
             row.append(shown)
-        mine, pel = engines["digest"][key], engines.get("pelican", {}).get(key)
+        mine, pel = engines["digest"][key], engines.get("pelican", {}).get(theirs)
         row.append(ratio(mine.wall, pel.wall if pel else None))
         row.append(ratio(mine.cpu, pel.cpu if pel else None))
         row.append(ratio(mine.maxrss_mb, pel.maxrss_mb if pel else None))
@@ -506,7 +553,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             notes.append(f"Hugo skipped: {args.hugo} not found")
         engines = run_engines(chosen, args.runs)
-        for key in ("cold", "edit"):
+        for key in ("cold", "edit", "meta"):
+            if key not in engines["digest"]:
+                continue
             tail = engines["digest"][key].runs[-1].tail
             notes.append(f"digest stages, {key} ({n:,}): {digest_timings(tail)}")
         rows += figure_rows(n, engines)
