@@ -51,6 +51,27 @@ def files_of(folder: Path) -> dict[str, bytes]:
     }
 
 
+def cached_site(site: Path, count: int) -> BuildOptions:
+    """``count`` articles built once with the cache on (as one `digest build` does); the options."""
+    write_stream(site / "content", count)
+    options = BuildOptions(content_dir=site / "content", output_dir=site / "site", site_dir=site)
+    Builder(options, workers=1).build()
+    return options
+
+
+def spy(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[tuple[Any, ...]]:
+    """The positional arguments of every call to ``owner.name`` from now on (it still runs)."""
+    calls: list[tuple[Any, ...]] = []
+    real = getattr(owner, name)
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, recording)
+    return calls
+
+
 def test_a_parallel_build_writes_what_one_process_writes(tmp_path: Path) -> None:
     write_stream(tmp_path / "content", PARALLEL_MIN_ITEMS + 16)  # enough to use the pool
     build(tmp_path, "one", workers=1)
@@ -84,24 +105,14 @@ def test_a_warm_rebuild_writes_what_a_cold_build_writes(tmp_path: Path) -> None:
 def test_a_new_process_takes_clustering_features_from_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write_stream(tmp_path / "content", 30)
-    options = BuildOptions(
-        content_dir=tmp_path / "content", output_dir=tmp_path / "site", site_dir=tmp_path
-    )
-    Builder(options, workers=1).build()
+    options = cached_site(tmp_path, 30)
     assert list((tmp_path / ".digest-cache" / "features").glob("*.npz"))
-    computed: list[tuple[str, str]] = []
-    real = cluster.compute_features
-
-    def counting(batch):  # type: ignore[no-untyped-def]
-        computed.extend(batch)
-        return real(batch)
-
-    monkeypatch.setattr(cluster, "compute_features", counting)
+    calls = spy(monkeypatch, cluster, "compute_features")
     edited = tmp_path / "content" / "a007.md"
     edited.write_text(edited.read_text() + "\nA relief fund opened on Tuesday.\n")
     cluster.forget()  # what a new process starts from
     Builder(options, workers=1).build()
+    computed = [key for (batch,) in calls for key in batch]
     assert [text.endswith("Tuesday.") for _, text in computed] == [True]
     build(tmp_path, "cold", workers=1)  # no cache at all
     assert files_of(tmp_path / "site") == files_of(tmp_path / "cold")
@@ -186,37 +197,27 @@ def test_a_file_removed_from_the_output_behind_a_builders_back_comes_back(
 def test_an_edit_clustering_does_not_read_keeps_the_last_grouping(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write_stream(tmp_path / "content", 30)
-    options = BuildOptions(
-        content_dir=tmp_path / "content", output_dir=tmp_path / "site", site_dir=tmp_path
-    )
-    Builder(options, workers=1).build()
-    clustered: list[int] = []
-    real = cluster.cluster_with_snapshot
-
-    def counting(articles, config, **kw):  # type: ignore[no-untyped-def]
-        clustered.append(len(articles))
-        return real(articles, config, **kw)
-
-    monkeypatch.setattr(cluster, "cluster_with_snapshot", counting)
+    options = cached_site(tmp_path, 30)
+    calls = spy(monkeypatch, cluster, "cluster_with_snapshot")
+    clustered = lambda: [len(articles) for articles, _config in calls]  # noqa: E731
     edited = tmp_path / "content" / "a007.md"
     edited.write_text(edited.read_text().replace("source: Outlet 2", "source: Outlet Two"))
     Builder(options, workers=1).build()
-    assert clustered == [], "a source's name is not read by clustering"
+    assert clustered() == [], "a source's name is not read by clustering"
     build(tmp_path, "cold", workers=1)
-    assert clustered == [30]  # the clean build clusters (and its output is the reference)
+    assert clustered() == [30]  # the clean build clusters (and its output is the reference)
     assert files_of(tmp_path / "site") == files_of(tmp_path / "cold")
     assert b"Outlet Two" in (tmp_path / "site" / "digest.json").read_bytes()
 
     edited.write_text(edited.read_text() + "\nA relief fund opened on Tuesday.\n")
     Builder(options, workers=1).build()
-    assert clustered == [30, 30], "a text edit clusters again"
+    assert clustered() == [30, 30], "a text edit clusters again"
     clusters = tmp_path / ".digest-cache" / "clusters"
     for shard in clusters.iterdir():  # damaged: a miss, clustered again
         shard.write_text("{")
     (tmp_path / ".digest-cache" / "manifest.json").unlink()
     Builder(options, workers=1).build()
-    assert clustered == [30, 30, 30]
+    assert clustered() == [30, 30, 30]
 
 
 def test_a_cached_grouping_must_be_a_partition_of_the_articles() -> None:

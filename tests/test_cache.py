@@ -116,29 +116,19 @@ def test_a_new_process_reads_only_the_files_whose_stat_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from digest import build as build_module
-    from tests.test_build import write_stream
+    from tests.test_build import cached_site, spy
 
-    write_stream(tmp_path / "content", 12)
-    options = BuildOptions(
-        content_dir=tmp_path / "content", output_dir=tmp_path / "site", site_dir=tmp_path
-    )
-    Builder(options, workers=1).build()
-    hashed: list[str] = []
-    real = build_module._file_hash
-
-    def counting(path: str) -> str:
-        hashed.append(Path(path).name)
-        return real(path)
-
-    monkeypatch.setattr(build_module, "_file_hash", counting)
+    options = cached_site(tmp_path, 12)
+    calls = spy(monkeypatch, build_module, "_file_hash")
+    hashed = lambda: sorted(Path(path).name for (path,) in calls)  # noqa: E731
     edited = tmp_path / "content" / "a004.md"
     edited.write_text(edited.read_text() + "\nA relief fund opened on Tuesday.\n")
     touched = tmp_path / "content" / "a005.md"
     touched.write_bytes(touched.read_bytes())  # same bytes, new mtime: read, found unchanged
     report = Builder(options, workers=1).build()
-    assert sorted(hashed) == ["a004.md", "a005.md"]
+    assert hashed() == ["a004.md", "a005.md"]
     assert report.files_read == 1
-    hashed.clear()
+    calls.clear()
     (tmp_path / ".digest-cache" / "manifest.json").unlink()
     Builder(options, workers=1).build()
-    assert hashed == []  # both recorded again with their new stat
+    assert hashed() == []  # both recorded again with their new stat
