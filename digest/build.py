@@ -850,15 +850,17 @@ def _groups_or_none(entry: Any, count: int) -> list[list[int]] | None:
         return None
     if not all(isinstance(i, int) for g in entry for i in g):
         return None
-    if sorted(i for g in entry for i in g) != list(range(count)):
-        return None
-    return entry
+    return entry if _is_partition(entry, count) else None
 
 
 def _check_partition(groups: list[list[int]], count: int) -> None:
-    seen = sorted(i for group in groups for i in group)
-    if seen != list(range(count)):
+    if not _is_partition(groups, count):
         raise BuildError("internal error: clustering lost or duplicated articles")
+
+
+def _is_partition(groups: list[list[int]], count: int) -> bool:
+    """Whether every index below ``count`` is in exactly one group."""
+    return sorted(i for group in groups for i in group) == list(range(count))
 
 
 def _inputs_digest(

@@ -331,10 +331,21 @@ def _stays_inside(target: Path, root: str) -> bool:
 def _hash_tree(output: Path) -> dict[str, str]:
     hashes = {}
     for path in output.rglob("*"):
-        if path.is_file() and not path.is_symlink() and not path.name.startswith(_TMP_PREFIX):
-            with contextlib.suppress(OSError):
-                hashes[path.relative_to(output).as_posix()] = content_hash(path.read_bytes())
+        digest = hash_of_site_file(path)
+        if digest is not None:
+            hashes[path.relative_to(output).as_posix()] = digest
     return hashes
+
+
+def hash_of_site_file(path: Path) -> str | None:
+    """The content hash of a file of the output folder; None for what is not one of the site's
+    files (a folder, a symlink, a writer's temporary file) or cannot be read."""
+    if not path.is_file() or path.is_symlink() or path.name.startswith(_TMP_PREFIX):
+        return None
+    try:
+        return content_hash(path.read_bytes())
+    except OSError:
+        return None
 
 
 def _replace_file(target: Path, data: bytes) -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.model import Article, Story
-from digest.output import _TMP_PREFIX, content_hash
+from digest.output import hash_of_site_file
 
 FORMAT = 1  # bump when the file's layout changes: an old record is then ignored
 
@@ -138,11 +138,9 @@ def load(path: Path, salt: str, output: Path) -> PageRecord:
             if entry[5]:
                 pages[rel] = entry[5]
             continue
-        full = output / rel
-        if full.is_symlink() or full.name.startswith(_TMP_PREFIX):
-            continue  # as the writer's own reading of the folder: not part of the site
-        with contextlib.suppress(OSError):
-            hashes[rel] = content_hash(full.read_bytes())
+        digest = hash_of_site_file(output / rel)  # as the writer reads a folder it can't trust
+        if digest is not None:
+            hashes[rel] = digest
     return PageRecord(salt, hashes, pages)
 
 
