@@ -605,6 +605,8 @@ class Builder:
     def _cluster_exactly(self, articles: list[Article], config: Config) -> list[list[int]]:
         from digest import cluster
 
+        if not self.serving:
+            return self._cluster_from_table(articles, config)
         self._prepare_features(articles)
         groups, snapshot = cluster.cluster_with_snapshot(
             articles, config.cluster, keep=self.serving
@@ -615,6 +617,82 @@ class Builder:
             cluster.forget()  # hundreds of MB on a large site, of use only to a next build
             _give_back_memory()
         return groups
+
+    def _cluster_from_table(self, articles: list[Article], config: Config) -> list[list[int]]:
+        """A one-shot build's exact clustering, from the term table when there is one.
+
+        With a table, only the articles it lacks are read for features; without one, the
+        features come from their cache (or are computed) and the table is written on the way.
+        """
+        import numpy as np
+
+        from digest import cluster, termtable
+
+        path = self._table_path
+        scope = code_fingerprint()
+        table = termtable.load(path, scope) if path is not None else None
+        groups, free = cluster.split_pins(articles)
+        sub = [articles[i] for i in free]
+        digests = [cluster.feature_key_digest((a.title, a.text)) for a in sub]
+        if table is None:
+            self._prepare_features(articles)
+            keeper = termtable.TableKeeper(path, scope, digests) if path is not None else None
+            found, _ = cluster.cluster_with_snapshot(
+                articles, config.cluster, keep=False, keeper=keeper
+            )
+            cluster.forget()  # hundreds of MB on a large site, of use only to a next build
+            _give_back_memory()
+            return found
+        missing = {d: i for i, d in enumerate(digests) if d not in table.row_of}
+        computed = self._features_of([sub[i] for i in missing.values()])
+        features = dict(zip(missing, computed, strict=True))
+        fresh = {d: termtable.fresh_row(f) for d, f in features.items()}
+        terms, samples = termtable.assemble(table, digests, fresh)
+        del fresh
+
+        def shingles_of(row: int) -> np.ndarray:
+            known = features.get(digests[row])
+            if known is not None:
+                return known[3]
+            # A text the table holds: its full shingle set is not kept there (it would be most
+            # of the table), and a new pair with it is rare enough to hash its text again.
+            return cluster.compute_shingles((sub[row].title, sub[row].text))
+
+        judge = termtable.CopyJudge(digests, table.verdicts, shingles_of)
+        times = np.array([cluster.day_number(a) for a in sub], dtype=float)
+        rows = cluster.cluster_terms(terms, samples, times, judge, config.cluster)
+        if path is not None:
+            termtable.save(path, scope, termtable.table_of(digests, terms, samples, judge.used))
+        log.info(
+            "clustering: %d of %d articles from the term table, %d copy checks anew",
+            len(sub) - len(missing),
+            len(sub),
+            judge.checked,
+        )
+        groups.extend([free[row] for row in group] for group in rows)
+        return cluster.in_order(groups)
+
+    @property
+    def _table_path(self) -> Path | None:
+        if not self._persistent_cache:
+            return None
+        return self.options.site_dir / CACHE_DIR_NAME / "terms" / "table.npz"
+
+    def _features_of(self, articles: list[Article]) -> list[Any]:
+        """The clustering features of ``articles``, computed (on every core when many)."""
+        from digest import cluster
+
+        keys = [(a.title, a.text) for a in articles]
+        if not keys:
+            return []
+        if len(keys) < PARALLEL_MIN_ITEMS:
+            return cluster.compute_features(keys)
+        batches = [keys[i : i + FEATURE_BATCH] for i in range(0, len(keys), FEATURE_BATCH)]
+        return [
+            f
+            for batch in self._map(cluster.compute_features, batches, label="features")
+            for f in batch
+        ]
 
     def _prepare_features(self, articles: list[Article]) -> None:
         """Have every article's clustering features in memory: from the cache, or computed.

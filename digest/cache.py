@@ -185,7 +185,7 @@ class JsonCache(ShardedCache):
         return data.get("scope"), data["entries"]
 
     def _write(self, path: Path, entries: dict[str, Any]) -> None:
-        with _atomic(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
             json.dump({"scope": self.scope, "entries": entries}, out, ensure_ascii=False)
 
 
@@ -227,12 +227,12 @@ class ArrayCache(ShardedCache):
             column = [entry[f] for entry in entries.values()]
             arrays[f"lengths{f}"] = np.array([len(a) for a in column], dtype=np.int64)
             arrays[f"values{f}"] = np.concatenate(column) if column else np.zeros(0)
-        with _atomic(path) as tmp, open(tmp, "wb") as out:
+        with atomic_path(path) as tmp, open(tmp, "wb") as out:
             np.savez(out, **arrays)
 
 
 @contextlib.contextmanager
-def _atomic(path: Path) -> Iterator[str]:
+def atomic_path(path: Path) -> Iterator[str]:
     """A temporary name to write to, then renamed to ``path``: a reader (or a crash) sees the
     old file or the new one, never half of one."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)

@@ -37,9 +37,10 @@ import math
 import re
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from typing import Protocol
 
 import numpy as np
 from scipy import sparse
@@ -135,28 +136,26 @@ def identity(article: Article) -> tuple[object, ...]:
 
 
 def cluster_with_snapshot(
-    articles: Sequence[Article], config: ClusterConfig, *, keep: bool = True
+    articles: Sequence[Article],
+    config: ClusterConfig,
+    *,
+    keep: bool = True,
+    keeper: Keeper | None = None,
 ) -> tuple[list[list[int]], Snapshot | None]:
     """``cluster_articles``, plus the snapshot its quick updates start from (None: no free rows).
 
     ``keep=False`` (a one-shot build) lets go of the articles' features as soon as each part has
     been used, shingles after the copy check, terms once weighted, instead of keeping them for a
     next clustering (at 100,000 articles they are most of its memory); then there is no snapshot.
+    ``keeper`` (naming the articles without a pin, in order) is handed the shingle samples, the
+    copy verdicts and the term rows.
     """
-    pinned: dict[str, list[int]] = {}
-    free: list[int] = []
-    for index, article in enumerate(articles):
-        key = (article.story or "").strip()
-        if key:
-            pinned.setdefault(key, []).append(index)
-        else:
-            free.append(index)
-    groups = list(pinned.values())
+    groups, free = split_pins(articles)
     snapshot = None
     if free:
         sub = [articles[i] for i in free]
         window, threshold = config.window_days, threshold_of(config)
-        prep, copy_pairs = _prepare(sub, window, keep=keep)
+        prep, copy_pairs = _prepare(sub, window, keep=keep, keeper=keeper)
         units = _units(prep, copy_pairs, window, threshold)
         if not keep:
             del prep  # the articles' vectors (~170 MB at 100,000): merging needs the units' only
@@ -175,6 +174,41 @@ def cluster_with_snapshot(
         for group in free_groups:
             groups.append([free[i] for i in group])
     return in_order(groups), snapshot
+
+
+def split_pins(articles: Sequence[Article]) -> tuple[list[list[int]], list[int]]:
+    """The groups ``story`` pins make, and the indices of the articles without a pin."""
+    pinned: dict[str, list[int]] = {}
+    free: list[int] = []
+    for index, article in enumerate(articles):
+        key = (article.story or "").strip()
+        if key:
+            pinned.setdefault(key, []).append(index)
+        else:
+            free.append(index)
+    return list(pinned.values()), free
+
+
+def cluster_terms(
+    terms: TermRows,
+    samples: Sequence[np.ndarray],
+    times: np.ndarray,
+    is_copy_pair: Callable[[int, int], bool],
+    config: ClusterConfig,
+) -> list[list[int]]:
+    """Groups of rows, from articles given as their term rows and shingle samples (without pins).
+
+    The same steps and arithmetic as ``cluster_with_snapshot``, which makes the rows from the
+    articles' features: given the same rows, the same groups. ``is_copy_pair(i, j)`` verifies a
+    candidate pair of copies.
+    """
+    window, threshold = config.window_days, threshold_of(config)
+    copy_pairs = [p for p in copy_candidates(samples, times, window) if is_copy_pair(*p)]
+    vectors, idf = weigh(terms)
+    prep = _Prepared(times, vectors, _top_terms(vectors), [], [], terms.vocab, idf)
+    units = _units(prep, copy_pairs, window, threshold)
+    del prep, vectors
+    return _merge_units(units, window, threshold)
 
 
 def threshold_of(config: ClusterConfig) -> float:
@@ -201,7 +235,7 @@ class _Units:
 def _units(
     prep: _Prepared, copy_pairs: list[tuple[int, int]], window: float, threshold: float
 ) -> _Units:
-    n = len(prep.keys)
+    n = prep.vectors.shape[0]
     copies = _Merger(prep.vectors, prep.times, window, track_vectors=False)
     for i, j in copy_pairs:
         copies.union(i, j)
@@ -239,24 +273,37 @@ def _merge_units(units: _Units, window: float, threshold: float) -> list[list[in
 
 
 def _prepare(
-    articles: Sequence[Article], window: float, *, keep: bool
+    articles: Sequence[Article], window: float, *, keep: bool, keeper: Keeper | None = None
 ) -> tuple[_Prepared, list[tuple[int, int]]]:
     """The articles' vectors and the pairs of them that are copies (see ``cluster_with_snapshot``
-    for ``keep``)."""
+    for ``keep`` and ``keeper``)."""
     times = np.array([day_number(a) for a in articles], dtype=float)
     features = features_of(articles)
     if not keep:
         _FEATURE_MEMO.clear()  # ``features`` holds this corpus's; each part goes once used
     keys = [(a.title, a.text) for a in articles]
     shingles = [f[3] for f in features]
-    copy_pairs = _copy_pairs(shingles, times, window, keys)
+    doc_keys = keeper.names if keeper is not None else keys
+    copy_pairs = _copy_pairs(shingles, times, window, doc_keys, keeper)
     if not keep:
         shingles = []
         features = [f[:3] for f in features]  # type: ignore[misc]  (what _tfidf reads)
-    vectors, vocab, idf = _tfidf(features, consume=not keep)
+    vectors, vocab, idf = _tfidf(features, consume=not keep, keeper=keeper)
     del features
     prepared = _Prepared(times, vectors, _top_terms(vectors), shingles, keys, vocab, idf)
     return prepared, copy_pairs
+
+
+class Keeper(Protocol):
+    """Receives what a clustering computed that a later one can start from (``termtable``)."""
+
+    names: Sequence[object]  # per article: a name of its (title, text) for the copy verdicts
+
+    def copies(
+        self, samples: list[np.ndarray], verdicts: dict[tuple[object, object], bool]
+    ) -> None: ...
+
+    def terms(self, terms: TermRows) -> None: ...
 
 
 # One article's indexable terms (as stable 64-bit ids), which of them hold digits, their counts
@@ -320,6 +367,12 @@ def compute_features(batch: Sequence[tuple[str, str]]) -> list[Features]:
         ).reshape(3, len(terms))
         result.append((ids, numbers, counts, hashes))
     return result
+
+
+def compute_shingles(key: tuple[str, str]) -> np.ndarray:
+    """Just the shingle hashes of ``compute_features`` for one (title, text) key."""
+    _, tokens = _features(*key)
+    return _shingles([tokens])[0]
 
 
 def features_of_key(key: tuple[str, str]) -> Features:
@@ -414,15 +467,40 @@ def _keep(term: str) -> bool:
     return len(term) > 1 and term not in _STOPWORDS
 
 
-def _tfidf(
-    features: list[Features], *, consume: bool = False
-) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
-    """Normalised TF-IDF rows, the columns' term ids (sorted) and their idf.
+@dataclass(frozen=True)
+class TermRows:
+    """Every article's terms before idf: what its TF-IDF vector is made from.
 
-    Built straight into CSR arrays, TFIDF_CHUNK articles at a time: at 100,000 articles the
-    whole-corpus temporaries (term rows, counts as floats, weights) were the build's peak.
-    ``consume``: empty ``features`` chunk by chunk as they are weighted, so they are gone before
-    the matrix is normalised (a one-shot build has no other use for them).
+    The rows' terms are columns (ascending within a row) of ``vocab``; ``base`` is each term's
+    sublinear tf times its name/number boost, so a vector is ``base * idf[column]``, normalised.
+    A one-shot build keeps them between processes (``termtable``) and assembles a corpus's
+    rows from there instead of from every article's features.
+    """
+
+    vocab: np.ndarray  # the columns' stable term ids (uint64), sorted
+    indptr: np.ndarray  # int64, one more than there are rows
+    indices: np.ndarray  # per entry: its column
+    base: np.ndarray  # per entry: sublinear tf times boost
+
+
+def _tfidf(
+    features: list[Features], *, consume: bool = False, keeper: Keeper | None = None
+) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """Normalised TF-IDF rows, the columns' term ids (sorted) and their idf (see ``_term_rows``
+    for ``consume``); ``keeper`` is handed the term rows before they are weighed."""
+    terms = _term_rows(features, consume=consume)
+    if keeper is not None:
+        keeper.terms(terms)
+    vectors, idf = weigh(terms, in_place=consume)
+    return vectors, terms.vocab, idf
+
+
+def _term_rows(features: list[Features], *, consume: bool = False) -> TermRows:
+    """The articles' term rows, built straight into CSR arrays, TFIDF_CHUNK articles at a time.
+
+    At 100,000 articles the whole-corpus temporaries (term rows, counts as floats, weights) were
+    the build's peak. ``consume``: empty ``features`` chunk by chunk as they are used, so they
+    are gone before the matrix is weighed (a one-shot build has no other use for them).
     """
     n = len(features)
     lengths = np.fromiter((len(f[0]) for f in features), dtype=np.int64, count=n)
@@ -440,29 +518,56 @@ def _tfidf(
     vocab = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
     del parts
     total = int(indptr[-1])
-    index_type = np.int32 if len(vocab) < 2**31 and total < 2**31 else np.int64
-    indices = np.empty(total, dtype=index_type)
-    number = np.zeros(len(vocab), dtype=bool)
+    indices = np.empty(total, dtype=index_type(len(vocab), total))
+    base = np.empty(total, dtype=float)
     for first, last in chunks:
         a, b = indptr[first], indptr[last]
-        indices[a:b] = np.searchsorted(vocab, chunk_ids(first, last))
-        number[indices[a:b]] = np.concatenate([f[1] for f in features[first:last]])
-    df = np.bincount(indices, minlength=len(vocab)).astype(float)
-    idf = inverse_frequency(df, n)
-    data = np.empty(len(indices), dtype=float)
-    for first, last in chunks:
-        a, b = indptr[first], indptr[last]
-        col = indices[a:b]
+        col = np.searchsorted(vocab, chunk_ids(first, last))
         counts = np.concatenate([f[2] for f in features[first:last]], axis=1)
-        log_tf, boost = term_weights(counts, number[col])
-        values = log_tf * idf[col] * boost
+        numbers = np.concatenate([f[1] for f in features[first:last]])
+        values = base_weights(counts, numbers)
         # Each row's terms in column order (the order set iteration left them in is arbitrary).
         order = np.lexsort((col, np.repeat(np.arange(last - first), lengths[first:last])))
-        indices[a:b], data[a:b] = col[order], values[order]
+        indices[a:b], base[a:b] = col[order], values[order]
         if consume:
             features[first:last] = [None] * (last - first)  # type: ignore[list-item]
-    matrix = sparse.csr_matrix((data, indices, indptr), shape=(n, len(vocab)))
-    return _normalise_rows(matrix), vocab, idf
+    return TermRows(vocab, indptr, indices, base)
+
+
+def index_type(columns: int, entries: int) -> type:
+    return np.int32 if columns < 2**31 and entries < 2**31 else np.int64
+
+
+def row_terms(features: Features) -> tuple[np.ndarray, np.ndarray]:
+    """One article's term ids, ascending, and their ``TermRows.base`` weights."""
+    ids, numbers, counts, _ = features
+    order = np.argsort(ids)
+    return ids[order], base_weights(counts, numbers)[order]
+
+
+def base_weights(counts: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """Per term (columns of ``counts``, see ``Features``): sublinear tf times its boost."""
+    log_tf, boost = term_weights(counts, numbers)
+    return log_tf * boost
+
+
+WEIGH_CHUNK = 1 << 20  # entries weighed at a time (bounds the gathered idf array)
+
+
+def weigh(terms: TermRows, *, in_place: bool = False) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """The normalised TF-IDF rows of ``terms`` (smoothed corpus idf), and the idf per column.
+
+    ``in_place``: the vectors' values overwrite ``terms.base`` (a one-shot build's last use).
+    """
+    n = len(terms.indptr) - 1
+    df = np.bincount(terms.indices, minlength=len(terms.vocab)).astype(float)
+    idf = inverse_frequency(df, n)
+    data = terms.base if in_place else np.empty_like(terms.base)
+    for start in range(0, len(data), WEIGH_CHUNK):
+        stop = start + WEIGH_CHUNK
+        np.multiply(terms.base[start:stop], idf[terms.indices[start:stop]], out=data[start:stop])
+    matrix = sparse.csr_matrix((data, terms.indices, terms.indptr), shape=(n, len(terms.vocab)))
+    return _normalise_rows(matrix), idf
 
 
 def inverse_frequency(df: np.ndarray, n: int) -> np.ndarray:
@@ -582,26 +687,64 @@ def _copy_pairs(
     shingles: list[np.ndarray],
     times: np.ndarray,
     window: float,
-    doc_keys: list[tuple[str, str]],
+    doc_keys: Sequence[object],
+    keeper: Keeper | None = None,
 ) -> list[tuple[int, int]]:
-    """Pairs (i, j) whose texts are copies of one another (containment on 5-word shingles)."""
-    keys, owners = [], []
-    for doc, s in enumerate(shingles):
-        if len(s) >= MIN_SHINGLES:
-            keys.append(s[s % np.uint64(SAMPLE_MOD) == 0])
-            owners.append(doc)
-    if not keys:
+    """Pairs (i, j) whose texts are copies of one another (containment on 5-word shingles).
+
+    ``doc_keys`` name each text for the memo of verdicts; ``keeper`` is handed the shingle
+    samples and every verdict.
+    """
+    samples: list[np.ndarray] | None = [shingle_sample(s) for s in shingles]
+    assert samples is not None
+    candidates = copy_candidates(samples, times, window)
+    if keeper is None:
+        samples = None  # ~50 MB at 100,000 articles, while every article's features are held
+    if len(_COPY_MEMO) > 1_000_000:
+        _COPY_MEMO.clear()
+    verdicts: dict[tuple[object, object], bool] = {}
+    result = []
+    for i, j in candidates:
+        pair = (doc_keys[i], doc_keys[j])
+        copy = _COPY_MEMO.get(pair)
+        if copy is None:
+            copy = _COPY_MEMO[pair] = is_copy(shingles[i], shingles[j])
+        verdicts[pair] = copy
+        if copy:
+            result.append((i, j))
+    if keeper is not None and samples is not None:
+        keeper.copies(samples, verdicts)
+    return result
+
+
+_NO_SAMPLE = np.zeros(0, dtype=np.uint64)
+
+
+def shingle_sample(shingles: np.ndarray) -> np.ndarray:
+    """The fixed 1-in-SAMPLE_MOD sample of a text's shingle hashes the copy index holds (none
+    for a text too short to call a copy)."""
+    if len(shingles) < MIN_SHINGLES:
+        return _NO_SAMPLE
+    return shingles[shingles % np.uint64(SAMPLE_MOD) == 0]
+
+
+def copy_candidates(
+    samples: Sequence[np.ndarray], times: np.ndarray, window: float
+) -> list[tuple[int, int]]:
+    """Pairs (i < j) within the window that share MIN_SHARED_SAMPLES sampled shingles: what
+    ``is_copy`` then verifies."""
+    owners = [doc for doc, s in enumerate(samples) if len(s)]
+    if not owners:
         return []
-    n = len(shingles)
+    n = len(samples)
     # Posting lists in (time, doc) order. A doc's rank in that order stands in for the pair of
     # them: one int32 per sampled shingle instead of a float and an int64 (at 100,000 articles
     # there are ~6 million, and this ran while every article's features were held).
     by_time = np.lexsort((np.arange(n), np.nan_to_num(times, nan=-np.inf)))
     rank = np.empty(n, dtype=np.int32)
     rank[by_time] = np.arange(n, dtype=np.int32)
-    lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
-    key = np.concatenate(keys)
-    del keys
+    lengths = np.fromiter((len(samples[d]) for d in owners), dtype=np.int64, count=len(owners))
+    key = np.concatenate([samples[d] for d in owners])
     entry_rank = np.repeat(rank[np.array(owners, dtype=np.int64)], lengths)
     order = np.lexsort((entry_rank, key))
     key, doc = key[order], by_time[entry_rank[order]].astype(np.int32)
@@ -614,19 +757,11 @@ def _copy_pairs(
     code = np.concatenate(codes)
     pairs, counts = np.unique(code, return_counts=True)
     pairs = pairs[counts >= MIN_SHARED_SAMPLES]
-    if len(_COPY_MEMO) > 1_000_000:
-        _COPY_MEMO.clear()
-    result = []
-    for i, j in zip((pairs // n).tolist(), (pairs % n).tolist(), strict=True):
-        if i == j or not _within(times[i], times[j], window):
-            continue
-        pair = (doc_keys[i], doc_keys[j])
-        copy = _COPY_MEMO.get(pair)
-        if copy is None:
-            copy = _COPY_MEMO[pair] = is_copy(shingles[i], shingles[j])
-        if copy:
-            result.append((i, j))
-    return result
+    return [
+        (i, j)
+        for i, j in zip((pairs // n).tolist(), (pairs % n).tolist(), strict=True)
+        if i != j and _within(times[i], times[j], window)
+    ]
 
 
 def is_copy(a: np.ndarray, b: np.ndarray) -> bool:

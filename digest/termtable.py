@@ -1,0 +1,251 @@
+"""The clustering's term table: what a one-shot build's clustering starts from the next time.
+
+Clustering is exact over the whole corpus: corpus idf weighs every vector, so one edited
+article changes numbers everywhere, and a rebuild after an edit clusters everything again. What
+it need not do again is the per-article work and reading it back: every article's features
+from the cache (thousands of entries), its term weights, its shingle sample, and the copy
+verdicts, each a set intersection of two texts. The table keeps exactly those, in one file
+(``.digest-cache/terms/table.npz``, read without pickle), in the arrays clustering consumes:
+
+- per article, named by the digest of its title and text: its term columns and their weights
+  before idf (``cluster.TermRows``), and its sampled shingle hashes;
+- the verdict of every candidate pair of copies, by the pair of digests.
+
+A rebuild assembles the corpus's rows from the table, computes features only for the articles it
+lacks, and then runs the same steps on the same arrays as a build without the table (the tests
+compare both): same groups, same bytes. A table from other code, or one that does not hold
+together, is ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from digest import cluster
+from digest.cache import atomic_path
+
+log = logging.getLogger("digest")
+
+FORMAT = 1
+Verdicts = dict[tuple[str, str], bool]  # (digest, digest), the smaller first -> copies or not
+
+
+@dataclass(frozen=True)
+class TermTable:
+    digests: list[str]  # per row: ``cluster.feature_key_digest`` of the article's (title, text)
+    terms: cluster.TermRows  # rows in the order of ``digests``
+    sample_ptr: np.ndarray  # int64, per row: where its shingle sample starts in ``samples``
+    samples: np.ndarray  # uint64, the rows' shingle samples end to end
+    verdicts: Verdicts = field(default_factory=dict)
+
+    @cached_property
+    def row_of(self) -> dict[str, int]:
+        return {digest: row for row, digest in enumerate(self.digests)}
+
+
+def pair_key(a: str, b: str) -> tuple[str, str]:
+    """A verdict's key: the pair of digests in order (``is_copy`` is symmetric)."""
+    return (a, b) if a <= b else (b, a)
+
+
+def table_of(
+    digests: list[str], terms: cluster.TermRows, samples: Sequence[np.ndarray], verdicts: Verdicts
+) -> TermTable:
+    lengths = np.fromiter((len(s) for s in samples), dtype=np.int64, count=len(samples))
+    sample_ptr = np.zeros(len(samples) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=sample_ptr[1:])
+    joined = np.concatenate(samples) if samples else np.zeros(0, dtype=np.uint64)
+    return TermTable(digests, terms, sample_ptr, joined.astype(np.uint64, copy=False), verdicts)
+
+
+def save(path: Path, scope: str, table: TermTable) -> None:
+    """Write ``table`` (failing to is only logged: the table is an optimisation)."""
+    pairs = list(table.verdicts)
+    arrays = {
+        "scope": np.array(f"{FORMAT}|{scope}"),
+        "digests": np.array(table.digests, dtype="U40"),
+        "vocab": table.terms.vocab,
+        "indptr": table.terms.indptr,
+        "indices": table.terms.indices,
+        "base": table.terms.base,
+        "sample_ptr": table.sample_ptr,
+        "samples": table.samples,
+        "verdict_a": np.array([a for a, _ in pairs], dtype="U40"),
+        "verdict_b": np.array([b for _, b in pairs], dtype="U40"),
+        "verdict": np.array(list(table.verdicts.values()), dtype=bool),
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp, open(tmp, "wb") as out:
+            np.savez(out, **arrays)
+    except OSError as exc:
+        log.warning("could not write the cache in %s: %s", path.parent, exc)
+
+
+def load(path: Path, scope: str) -> TermTable | None:
+    """The table at ``path`` if it was written for ``scope`` and holds together, else None."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["scope"]) != f"{FORMAT}|{scope}":
+                log.info("ignoring cache %s written for another version", path)
+                return None
+            arrays = {name: data[name] for name in data.files}
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        log.info("ignoring unreadable cache %s: %s", path, exc)
+        return None
+    table = _table_or_none(arrays)
+    if table is None:
+        log.info("ignoring cache %s: its arrays do not fit together", path)
+    return table
+
+
+def _table_or_none(a: dict[str, np.ndarray]) -> TermTable | None:
+    try:
+        digests = a["digests"].tolist()
+        vocab, indptr, indices, base = a["vocab"], a["indptr"], a["indices"], a["base"]
+        sample_ptr, samples = a["sample_ptr"], a["samples"]
+        pairs = zip(a["verdict_a"].tolist(), a["verdict_b"].tolist(), strict=True)
+        verdicts = dict(zip(pairs, a["verdict"].tolist(), strict=True))
+    except (KeyError, ValueError):
+        return None
+    rows = len(digests)
+    fits = (
+        vocab.dtype == np.uint64
+        and base.dtype == np.float64
+        and samples.dtype == np.uint64
+        and indices.dtype.kind == "i"
+        and _pointers_fit(indptr, rows, len(indices))
+        and _pointers_fit(sample_ptr, rows, len(samples))
+        and len(base) == len(indices)
+        and (len(indices) == 0 or (indices.min() >= 0 and indices.max() < len(vocab)))
+        and bool(np.all(vocab[1:] > vocab[:-1]))
+    )
+    if not fits:
+        return None
+    terms = cluster.TermRows(vocab, indptr, indices, base)
+    return TermTable(digests, terms, sample_ptr, samples, verdicts)
+
+
+def _pointers_fit(pointers: np.ndarray, rows: int, total: int) -> bool:
+    return (
+        pointers.dtype == np.int64
+        and len(pointers) == rows + 1
+        and pointers[0] == 0
+        and pointers[-1] == total
+        and bool(np.all(pointers[1:] >= pointers[:-1]))
+    )
+
+
+# A new article's row: its term ids (ascending), their weights before idf, its shingle sample.
+FreshRow = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def fresh_row(features: cluster.Features) -> FreshRow:
+    ids, base = cluster.row_terms(features)
+    return ids, base, cluster.shingle_sample(features[3])
+
+
+def assemble(
+    table: TermTable | None, digests: Sequence[str], fresh: dict[str, FreshRow]
+) -> tuple[cluster.TermRows, list[np.ndarray]]:
+    """The term rows and shingle samples of the articles named by ``digests``, from the table's
+    rows and from ``fresh`` (which holds every digest the table lacks).
+
+    Exactly the rows ``cluster`` makes from the articles' features: columns are the terms found
+    in these rows, in the order of their ids, each row's in ascending order.
+    """
+    row_of = table.row_of if table is not None else {}
+    known_vocab = table.terms.vocab if table is not None else np.zeros(0, dtype=np.uint64)
+    vocab = np.unique(np.concatenate([known_vocab, *(ids for ids, _, _ in fresh.values())]))
+    columns: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
+    samples: list[np.ndarray] = []
+    if table is not None:
+        known = table.terms
+        known_columns = np.searchsorted(vocab, known.vocab)[known.indices]
+    for digest in digests:
+        row = row_of.get(digest)
+        if row is not None:
+            a, b = known.indptr[row], known.indptr[row + 1]
+            columns.append(known_columns[a:b])
+            weights.append(known.base[a:b])
+            samples.append(table.samples[table.sample_ptr[row] : table.sample_ptr[row + 1]])
+        else:
+            ids, base, sample = fresh[digest]
+            columns.append(np.searchsorted(vocab, ids))
+            weights.append(base)
+            samples.append(sample)
+    lengths = np.fromiter((len(c) for c in columns), dtype=np.int64, count=len(columns))
+    indptr = np.zeros(len(columns) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    indices = np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64)
+    base = np.concatenate(weights) if weights else np.zeros(0)
+    # Only the terms these rows hold are columns (an edit may have removed a term's last use).
+    used = np.bincount(indices, minlength=len(vocab)) > 0
+    if not used.all():
+        position = np.cumsum(used) - 1
+        indices, vocab = position[indices], vocab[used]
+    indices = indices.astype(cluster.index_type(len(vocab), len(indices)))
+    return cluster.TermRows(vocab, indptr, indices, base.astype(float, copy=False)), samples
+
+
+class CopyJudge:
+    """Verifies candidate pairs of copies (rows), reusing the table's verdicts by digest.
+
+    ``shingles_of(row)`` gives a row's full shingle set when a pair must be checked anew; every
+    verdict asked for is kept in ``used``, the next table's verdicts.
+    """
+
+    def __init__(
+        self, digests: Sequence[str], known: Verdicts, shingles_of: Callable[[int], np.ndarray]
+    ) -> None:
+        self.digests = digests
+        self.known = known
+        self.shingles_of = shingles_of
+        self.used: Verdicts = {}
+        self.checked = 0  # pairs verified anew
+
+    def __call__(self, i: int, j: int) -> bool:
+        key = pair_key(self.digests[i], self.digests[j])
+        verdict = self.known.get(key)
+        if verdict is None:
+            verdict = cluster.is_copy(self.shingles_of(i), self.shingles_of(j))
+            self.checked += 1
+        self.used[key] = verdict
+        return verdict
+
+
+class TableKeeper:
+    """``cluster.Keeper`` for a clustering from features: writes the table as it goes by.
+
+    The term rows are written the moment they are handed over: a one-shot build weighs them in
+    place right after.
+    """
+
+    def __init__(self, path: Path, scope: str, digests: list[str]) -> None:
+        self.path = path
+        self.scope = scope
+        self.names = digests
+        self._samples: list[np.ndarray] = []
+        self._verdicts: Verdicts = {}
+
+    def copies(
+        self, samples: list[np.ndarray], verdicts: dict[tuple[object, object], bool]
+    ) -> None:
+        self._samples = samples
+        self._verdicts = {pair_key(str(a), str(b)): v for (a, b), v in verdicts.items()}
+
+    def terms(self, terms: cluster.TermRows) -> None:
+        if len(self._samples) != len(self.names):  # no copy step ran: nothing to start from
+            return
+        save(self.path, self.scope, table_of(self.names, terms, self._samples, self._verdicts))
+        self._samples, self._verdicts = [], {}
