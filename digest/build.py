@@ -148,6 +148,7 @@ class Builder:
         self._feature_digests: dict[tuple[str, str], str] = {}  # (title, text) -> cache key
         self._fingerprints: dict[str, str] = {}  # pages of the last write: path -> inputs' hash
         self._pages_kept = 0  # pages of the last write kept without rendering (page record)
+        self._warm: Any = None  # warmworker.WarmWorker of this build, while it may summarize
 
     # -- the build ----------------------------------------------------------------------------
 
@@ -189,9 +190,13 @@ class Builder:
         else:
             articles, file_warnings, files_read = self._read_articles(config, listing, timings)
             file_warnings[:0] = listing_warnings
-            stories, story_warnings, summarized, provisional = self._make_stories(
-                articles, config, timings, exact=exact
-            )
+            self._start_warm_worker(files_read)
+            try:
+                stories, story_warnings, summarized, provisional = self._make_stories(
+                    articles, config, timings, exact=exact
+                )
+            finally:
+                self._stop_warm_worker()
             self._last_provisional = provisional
             self._last = (config, stories, file_warnings + story_warnings)
             article_count = len(articles)
@@ -527,11 +532,11 @@ class Builder:
         )
         keys = self._story_keys(grouped)
         todo = [i for i, key in enumerate(keys) if _summary_or_none(cache.get(key)) is None]
-        results = self._map(
-            _summarize_one,
-            [(grouped[i], config.summary, config.language) for i in todo],
-            label="summarize",
-        )
+        work = [(grouped[i], config.summary, config.language) for i in todo]
+        results = self._warm.map(_summarize_one, work) if self._warm and work else None
+        if results is None:
+            self._stop_warm_worker()  # a pool's workers, or this process, take the work
+            results = self._map(_summarize_one, work, label="summarize")
         for i, result in zip(todo, results, strict=True):
             cache.put(keys[i], result)
         stories: list[Story] = []
@@ -738,10 +743,28 @@ class Builder:
 
     # -- parallel map -------------------------------------------------------------------------
 
+    def _worker_count(self) -> int:
+        workers = self.workers if self.workers is not None else self._config_workers
+        return workers or os.cpu_count() or 1
+
+    def _start_warm_worker(self, files_read: int) -> None:
+        """After an edit of a few files in a one-shot build: a worker that imports the
+        summarizer while this process clusters (see ``warmworker``). Not for a big change,
+        whose summaries go to a pool, nor for a server, which has the imports already."""
+        if self.serving or not 0 < files_read < PARALLEL_MIN_ITEMS or self._worker_count() < 2:
+            return
+        from digest import warmworker
+
+        self._warm = warmworker.WarmWorker(_import_summarizer)
+
+    def _stop_warm_worker(self) -> None:
+        if self._warm is not None:
+            self._warm.close()
+            self._warm = None
+
     def _map(self, fn: Callable[[T], R], items: Sequence[T], *, label: str) -> list[R]:
         """``map`` over a process pool when there is enough work; the result never differs."""
-        workers = self.workers if self.workers is not None else self._config_workers
-        workers = workers or os.cpu_count() or 1
+        workers = self._worker_count()
         if workers <= 1 or len(items) < PARALLEL_MIN_ITEMS:
             return [fn(item) for item in _progress(items, label)]
         chunk = max(1, min(64, len(items) // (workers * 8)))
@@ -789,6 +812,10 @@ def _ingest_and_clean(
     if result.article is None:
         return None, tuple(result.warnings)
     return article_to_json(clean.clean_article(result.article)), tuple(result.warnings)
+
+
+def _import_summarizer() -> None:
+    import digest.summarize  # noqa: F401  (sumy, NLTK, numpy, scipy: half a second)
 
 
 def _summarize_one(args: tuple[list[Article], Any, str]) -> dict[str, Any]:
