@@ -46,6 +46,7 @@ from digest.output import (
     check_output_dir,
     write_stream,
 )
+from digest.text import text_digest
 from digest.theme import default_theme_dir as _theme_dir
 
 log = logging.getLogger("digest")
@@ -599,31 +600,26 @@ class Builder:
         # source's name, a Markdown detail) takes the last grouping as it was: then neither the
         # clustering nor its imports (numpy, scipy) cost anything.
         cache = self._cache("clusters", "")
-        key = _clustering_key(articles, config)
+        digests = [text_digest(a.title, a.text) for a in articles]
+        key = _clustering_key(articles, digests, config)
         groups = _groups_or_none(cache.get(key), len(articles))
         if groups is None:
-            groups = self._cluster_exactly(articles, config)
+            groups = self._cluster_from_table(articles, digests, config)
             cache.put(key, groups)
         cache.finish()
         return groups, False
 
     def _cluster_exactly(self, articles: list[Article], config: Config) -> list[list[int]]:
+        """A server's exact clustering; it keeps the snapshot its next saves start from."""
         from digest import cluster
 
-        if not self.serving:
-            return self._cluster_from_table(articles, config)
         self._prepare_features(articles)
-        groups, snapshot = cluster.cluster_with_snapshot(
-            articles, config.cluster, keep=self.serving
-        )
-        if self.serving:
-            self._snapshot = snapshot
-        else:
-            cluster.forget()  # hundreds of MB on a large site, of use only to a next build
-            _give_back_memory()
+        groups, self._snapshot = cluster.cluster_with_snapshot(articles, config.cluster)
         return groups
 
-    def _cluster_from_table(self, articles: list[Article], config: Config) -> list[list[int]]:
+    def _cluster_from_table(
+        self, articles: list[Article], text_digests: list[str], config: Config
+    ) -> list[list[int]]:
         """A one-shot build's exact clustering, from the term table when there is one.
 
         With a table, only the articles it lacks are read for features; without one, the
@@ -638,7 +634,7 @@ class Builder:
         table = termtable.load(path, scope) if path is not None else None
         groups, free = cluster.split_pins(articles)
         sub = [articles[i] for i in free]
-        digests = [cluster.feature_key_digest((a.title, a.text)) for a in sub]
+        digests = [text_digests[i] for i in free]
         if table is None:
             self._prepare_features(articles)
             keeper = termtable.TableKeeper(path, scope, digests) if path is not None else None
@@ -936,13 +932,13 @@ def _story_key(articles: Sequence[Article]) -> str:
     return h.hexdigest()
 
 
-def _clustering_key(articles: Sequence[Article], config: Config) -> str:
-    """Everything clustering reads (``cluster.identity`` of each article, in order, and the
-    cluster settings), as one hash."""
+def _clustering_key(articles: Sequence[Article], digests: Sequence[str], config: Config) -> str:
+    """Everything clustering reads (``cluster.identity`` of each article, in order, its title and
+    text by their ``text_digest``, and the cluster settings), as one hash."""
     h = hashlib.sha256(repr(config.cluster).encode())
-    for article in articles:
+    for article, digest in zip(articles, digests, strict=True):
         published = article.published.isoformat() if article.published else ""
-        for part in (article.id, article.title, article.text, published, article.story or ""):
+        for part in (article.id, digest, published, article.story or ""):
             data = part.encode("utf-8", "surrogatepass")
             h.update(b"%d:" % len(data))
             h.update(data)

@@ -47,7 +47,7 @@ from scipy import sparse
 
 from digest.config import ClusterConfig
 from digest.model import Article
-from digest.text import normalize, words
+from digest.text import normalize, text_digest, words
 
 # Average cosine two clusters need to merge. Same-event news reports (different outlets, one
 # event) sit around 0.2-0.5 with these vectors; same-topic but different events (two earthquakes
@@ -382,10 +382,7 @@ def features_of_key(key: tuple[str, str]) -> Features:
 
 def feature_key_digest(key: tuple[str, str]) -> str:
     """A short name for a (title, text) key: what the persistent cache files features under."""
-    h = hashlib.sha1(key[0].encode("utf-8", "surrogatepass"))
-    h.update(b"\0")
-    h.update(key[1].encode("utf-8", "surrogatepass"))
-    return h.hexdigest()
+    return text_digest(*key)
 
 
 def pack_features(features: Features) -> tuple[np.ndarray, ...]:
@@ -892,9 +889,10 @@ class _Merger:
         ]
 
     def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
+        parent = self.parent
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
         return i
 
     def _span_ok(self, a: int, b: int) -> bool:
@@ -940,9 +938,13 @@ class _Merger:
         return True
 
     def try_merge(self, i: int, j: int, threshold: float) -> bool:
-        a, b = sorted((self.find(i), self.find(j)))
+        a, b = self.find(i), self.find(j)
+        if a == b:
+            return False  # most edges: two reports already in one cluster
+        if a > b:
+            a, b = b, a
         key = (a, self.version[a], b, self.version[b])
-        if a == b or key in self.refused:
+        if key in self.refused:
             return False  # many edges join the same two clusters: decide once per state
         similarity = self.average_similarity(a, b)
         ok = similarity >= threshold

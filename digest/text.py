@@ -19,6 +19,7 @@ starts a sentence ("The", "He", ...). See ``bench/sentences.py`` for speed and a
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -185,3 +186,11 @@ class Tokenizer:
 
     def to_words(self, sentence: str) -> tuple[str, ...]:
         return tuple(words(sentence))
+
+
+def text_digest(title: str, text: str) -> str:
+    """A short name for an article's title and text: what clustering reads of its words."""
+    h = hashlib.sha1(title.encode("utf-8", "surrogatepass"))
+    h.update(b"\0")
+    h.update(text.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()

@@ -198,8 +198,8 @@ def test_an_edit_clustering_does_not_read_keeps_the_last_grouping(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     options = cached_site(tmp_path, 30)
-    calls = spy(monkeypatch, Builder, "_cluster_exactly")
-    clustered = lambda: [len(articles) for _builder, articles, _config in calls]  # noqa: E731
+    calls = spy(monkeypatch, Builder, "_cluster_from_table")
+    clustered = lambda: [len(args[1]) for args in calls]  # noqa: E731  (builder, articles, ...)
     edited = tmp_path / "content" / "a007.md"
     edited.write_text(edited.read_text().replace("source: Outlet 2", "source: Outlet Two"))
     Builder(options, workers=1).build()
