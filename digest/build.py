@@ -627,17 +627,21 @@ class Builder:
         """
         import numpy as np
 
-        from digest import cluster, termtable
+        from digest import cluster, eventstate, termtable
 
         path = self._table_path
         scope = code_fingerprint()
+        events_path = path.with_name("events.npz") if path is not None else None
+        events_scope = f"{scope}|{config.cluster.window_days!r}"
         table = termtable.load(path, scope) if path is not None else None
         groups, free = cluster.split_pins(articles)
         sub = [articles[i] for i in free]
         digests = [text_digests[i] for i in free]
         if table is None:
             self._prepare_features(articles)
-            keeper = termtable.TableKeeper(path, scope, digests) if path is not None else None
+            keeper = None
+            if path is not None:
+                keeper = termtable.TableKeeper(path, scope, digests, events_path, events_scope)
             found, _ = cluster.cluster_with_snapshot(
                 articles, config.cluster, keep=False, keeper=keeper
             )
@@ -661,14 +665,21 @@ class Builder:
 
         judge = termtable.CopyJudge(digests, table.verdicts, shingles_of)
         times = np.array([cluster.day_number(a) for a in sub], dtype=float)
-        rows = cluster.cluster_terms(terms, samples, times, judge, config.cluster)
-        if path is not None:
+        last = eventstate.load(events_path, events_scope) if events_path is not None else None
+        window = config.cluster.window_days
+        finder = eventstate.Finder(last, digests, times, terms.vocab, window)
+        rows, events = cluster.cluster_terms(terms, samples, times, judge, config.cluster, finder)
+        if path is not None and events_path is not None:
             termtable.save(path, scope, termtable.table_of(digests, terms, samples, judge.used))
+            last = eventstate.LastEvents(digests, times, terms.vocab, events)
+            eventstate.save(events_path, events_scope, last)
         log.info(
-            "clustering: %d of %d articles from the term table, %d copy checks anew",
+            "clustering: %d of %d articles from the term table, %d copy checks anew, "
+            "partners found anew for %s",
             len(sub) - len(missing),
             len(sub),
             judge.checked,
+            "all" if finder.compared < 0 else finder.compared,
         )
         groups.extend([free[row] for row in group] for group in rows)
         return cluster.in_order(groups)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digest import cluster
+from digest import cluster, eventstate
 from digest.cache import atomic_path
 
 log = logging.getLogger("digest")
@@ -215,7 +215,8 @@ class CopyJudge:
         self.checked = 0  # pairs verified anew
 
     def __call__(self, i: int, j: int) -> bool:
-        key = pair_key(self.digests[i], self.digests[j])
+        a, b = self.digests[i], self.digests[j]
+        key = (a, b) if a <= b else (b, a)  # pair_key, inline: called for every candidate
         verdict = self.known.get(key)
         if verdict is None:
             verdict = cluster.is_copy(self.shingles_of(i), self.shingles_of(j))
@@ -225,16 +226,26 @@ class CopyJudge:
 
 
 class TableKeeper:
-    """``cluster.Keeper`` for a clustering from features: writes the table as it goes by.
+    """``cluster.Keeper`` for a clustering from features: writes the table (and the same-event
+    candidates, ``eventstate``) as it goes by.
 
     The term rows are written the moment they are handed over: a one-shot build weighs them in
     place right after.
     """
 
-    def __init__(self, path: Path, scope: str, digests: list[str]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        scope: str,
+        digests: list[str],
+        events_path: Path | None = None,
+        events_scope: str = "",
+    ) -> None:
         self.path = path
         self.scope = scope
         self.names = digests
+        self.events_path = events_path
+        self.events_scope = events_scope
         self._samples: list[np.ndarray] = []
         self._verdicts: Verdicts = {}
 
@@ -249,3 +260,8 @@ class TableKeeper:
             return
         save(self.path, self.scope, table_of(self.names, terms, self._samples, self._verdicts))
         self._samples, self._verdicts = [], {}
+
+    def events(self, times: np.ndarray, vocab: np.ndarray, events: cluster.EventCandidates) -> None:
+        if self.events_path is not None:
+            last = eventstate.LastEvents(self.names, times, vocab, events)
+            eventstate.save(self.events_path, self.events_scope, last)

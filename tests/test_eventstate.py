@@ -1,0 +1,156 @@
+"""The last clustering's same-event work: reused after edits of every kind, the result is always
+what a pass from scratch finds."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digest import cluster, eventstate
+from digest.text import text_digest
+
+WINDOW = 3.0
+
+
+def _word(rng: random.Random) -> str:
+    return "".join(rng.choice("bcdfgklmnprstvz") + rng.choice("aeiou") for _ in range(3))
+
+
+# Words reports share at random (each in a few): an edit that adds some moves their idf.
+COMMON = sorted({"re" + _word(random.Random(k)) for k in range(2000)})
+
+
+def stream(seed: int = 3, events: int = 150) -> list[tuple[str, str, float]]:
+    """(title, text, day) for several reports of each of ``events`` events over two months."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(events):
+        names = [_word(rng).title() for _ in range(4)] + [str(rng.randint(10, 999))]
+        day = rng.uniform(0, 60)
+        for _ in range(rng.randint(1, 7)):
+            sentences = [
+                " ".join(rng.sample(names, 3) + rng.sample(COMMON, 6)) + "."
+                for _ in range(rng.randint(3, 6))
+            ]
+            when = math_nan() if rng.random() < 0.05 else day + rng.uniform(-1, 1)
+            rows.append((f"{names[0]} {rng.choice(COMMON)}", "\n".join(sentences), when))
+    return rows
+
+
+def math_nan() -> float:
+    return float("nan")
+
+
+def vectors_of(
+    rows: list[tuple[str, str, float]],
+) -> tuple[object, np.ndarray, list[str], np.ndarray]:
+    features = cluster.compute_features([(title, text) for title, text, _ in rows])
+    terms = cluster._term_rows(features)
+    vectors, idf = cluster.weigh(terms)
+    times = np.array([t for _, _, t in rows], dtype=float)
+    digests = [text_digest(title, text) for title, text, _ in rows]
+    return (vectors, idf), times, digests, terms.vocab
+
+
+def last_of(rows: list[tuple[str, str, float]]) -> eventstate.LastEvents:
+    (vectors, idf), times, digests, vocab = vectors_of(rows)
+    events = cluster.event_candidates(vectors, idf, times, WINDOW)
+    return eventstate.LastEvents(digests, times, vocab, events)
+
+
+def found_after(last: eventstate.LastEvents, rows: list[tuple[str, str, float]]):
+    (vectors, idf), times, digests, vocab = vectors_of(rows)
+    finder = eventstate.Finder(last, digests, times, vocab, WINDOW)
+    return finder, finder(vectors, idf), cluster.event_candidates(vectors, idf, times, WINDOW)
+
+
+def assert_same(a: cluster.EventCandidates, b: cluster.EventCandidates) -> None:
+    for f in fields(cluster.EventCandidates):
+        left, right = getattr(a, f.name), getattr(b, f.name)
+        assert left.shape == right.shape, f.name
+        assert np.array_equal(left, right), f.name
+
+
+def edited(rows: list[tuple[str, str, float]], kind: str, rng: random.Random):
+    rows = list(rows)
+    k = rng.randrange(len(rows))
+    title, text, day = rows[k]
+    if kind == "append":  # words other articles use: their idf may move
+        rows[k] = (title, text + "\n" + " ".join(rng.sample(COMMON, 8)) + ".", day)
+    elif kind == "new word":
+        rows[k] = (title, text + f"\nA {_word(rng)} {_word(rng)} appeared.", day)
+    elif kind == "title":
+        rows[k] = (title + " Update", text, day)
+    elif kind == "date":
+        rows[k] = (title, text, day + 2.5 if day == day else 10.0)
+    elif kind == "remove":
+        del rows[k]
+    elif kind == "add":
+        other = rows[rng.randrange(len(rows))]
+        rows.insert(k, (other[0] + " wire", other[1] + "\nMore later.", other[2]))
+    elif kind == "duplicate":
+        rows.insert(k, rows[k])
+    elif kind == "add unique":  # words of its own: only its own row is new
+        rows.insert(k, (_word(rng), " ".join(_word(rng) for _ in range(30)) + ".", day))
+    elif kind == "remove unique":
+        rows = [r for r in rows if not r[0].startswith("Unique")]
+    return rows
+
+
+KINDS = ["append", "new word", "title", "date", "remove", "add", "duplicate", "add unique"]
+# Whose result must come from reuse (the others may move enough weights to be found anew).
+REUSED = {"append", "new word", "title", "date", "add unique", "remove unique"}
+
+
+@pytest.mark.parametrize("kind", [*KINDS, "remove unique"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_reused_work_is_what_a_pass_from_scratch_finds(kind: str, seed: int) -> None:
+    rows = stream(seed)
+    rows.insert(len(rows) // 3, ("Unique " + _word(random.Random(seed)), "Nothing shared.", 5.0))
+    last = last_of(rows)
+    finder, reused, scratch = found_after(last, edited(rows, kind, random.Random(seed)))
+    assert_same(reused, scratch)
+    if kind in REUSED:
+        assert finder.compared >= 0, "the edit was handled by reuse, not from scratch"
+        assert finder.compared < len(rows) // 2
+
+
+def test_several_edits_at_once_and_in_a_row() -> None:
+    rng = random.Random(9)
+    rows = stream(5)
+    last = last_of(rows)
+    for _ in range(4):
+        for kind in rng.sample(KINDS, 3):
+            rows = edited(rows, kind, rng)
+        finder, reused, scratch = found_after(last, rows)
+        assert_same(reused, scratch)
+        (_, _), times, digests, vocab = vectors_of(rows)
+        last = eventstate.LastEvents(digests, times, vocab, reused)
+
+
+def test_reordered_rows_are_found_from_scratch() -> None:
+    rows = stream(4)
+    last = last_of(rows)
+    rows[0], rows[5] = rows[5], rows[0]
+    finder, reused, scratch = found_after(last, rows)
+    assert finder.compared == -1
+    assert_same(reused, scratch)
+
+
+def test_saved_and_loaded_and_a_bad_file_is_ignored(tmp_path: Path) -> None:
+    last = last_of(stream(6))
+    path = tmp_path / "events.npz"
+    eventstate.save(path, "scope", last)
+    loaded = eventstate.load(path, "scope")
+    assert loaded is not None and loaded.digests == last.digests
+    assert_same(loaded.events, last.events)
+    assert eventstate.load(path, "other scope") is None
+    broken = eventstate.LastEvents(last.digests[:-1], last.times, last.vocab, last.events)
+    eventstate.save(path, "scope", broken)  # one row short: pointers do not fit
+    assert eventstate.load(path, "scope") is None
+    path.write_bytes(b"\x93NUMPY garbage")
+    assert eventstate.load(path, "scope") is None
