@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 
 from digest import cluster
 from digest.cache import atomic_path
@@ -138,7 +137,7 @@ class Finder:
     window: float
     compared: int = -1  # rows whose partners were found anew (-1: all, from scratch)
 
-    def __call__(self, vectors: sparse.csr_matrix, idf: np.ndarray) -> cluster.EventCandidates:
+    def __call__(self, vectors: cluster.Rows, idf: np.ndarray) -> cluster.EventCandidates:
         found = None
         if self.last is not None:
             found = _update(self, vectors, idf)
@@ -149,7 +148,7 @@ class Finder:
 
 
 def _update(
-    finder: Finder, vectors: sparse.csr_matrix, idf: np.ndarray
+    finder: Finder, vectors: cluster.Rows, idf: np.ndarray
 ) -> cluster.EventCandidates | None:
     last = finder.last
     assert last is not None
@@ -193,8 +192,8 @@ def _update(
 
     # Partners: found anew for the changed rows and for every row that shared enough with one
     # of them (before or after), copied for the rest.
-    top_now = cluster.capped_top(top_ptr, top_cols, vectors.shape)
-    top_then = cluster.capped_top(old.top_ptr, old.top_cols, (n_old, len(last.vocab)))
+    top_now = cluster.indexed_tops(top_ptr, top_cols, vectors.shape)
+    top_then = cluster.indexed_tops(old.top_ptr, old.top_cols, (n_old, len(last.vocab)))
     gone = np.flatnonzero(new_of < 0)
     compare = changed.copy()
     window = finder.window
@@ -251,18 +250,14 @@ def _old_rows(old: Sequence[str], new: Sequence[str]) -> np.ndarray | None:
     return result if bool(np.all(kept[1:] > kept[:-1])) else None
 
 
-def _sharing(
-    top: sparse.csr_matrix, rows: np.ndarray, times: np.ndarray, window: float
-) -> np.ndarray:
+def _sharing(top: cluster.Rows, rows: np.ndarray, times: np.ndarray, window: float) -> np.ndarray:
     """The rows that could have one of ``rows`` among their partners: they share at least
     MIN_SHARED_TOP indexed top terms with it, and the two are within the window."""
-    if len(rows) == 0:
-        return np.zeros(0, dtype=np.int64)
-    product = sparse.coo_matrix(top[rows] @ top.T)
-    strong = product.data >= cluster.MIN_SHARED_TOP
-    mine, theirs = times[rows[product.row[strong]]], times[product.col[strong]]
+    i, j, shared = cluster.shared_counts(top, rows)
+    strong = shared >= cluster.MIN_SHARED_TOP
+    mine, theirs = times[i[strong]], times[j[strong]]
     near = np.isnan(mine) | np.isnan(theirs) | (np.abs(mine - theirs) <= window)
-    return np.unique(product.col[strong][near]).astype(np.int64)
+    return np.unique(j[strong][near])
 
 
 def _rows_from(

@@ -103,6 +103,7 @@ class _Placer:
         groups: list[list[int]],
     ) -> None:
         self.snapshot = snapshot
+        self.matrix = snapshot.vectors.as_csr()
         self.window = config.window_days
         self.threshold = cluster.threshold_of(config)
         self.row_of_index = {index: row for row, index in index_of_row.items()}
@@ -147,7 +148,7 @@ class _Placer:
             (mine.values, (mine.cols, np.zeros(len(mine.cols), dtype=np.int64))),
             shape=(self.snapshot.vectors.shape[1], 1),
         )
-        by_row = np.asarray((self.snapshot.vectors @ column).todense()).ravel()
+        by_row = np.asarray((self.matrix @ column).todense()).ravel()
         result = {
             index: float(by_row[row])
             for index, row in self.row_of_index.items()
