@@ -6,7 +6,8 @@
 Each figure is measured in fresh processes, ``--runs`` times, and the median is shown:
 - cold: ``--no-cache`` into an empty output folder (Pelican: ``--ignore-cache``);
 - no-op: the cache warm and nothing changed (Pelican with its content cache on);
-- edit: one sentence appended to one article, cache warm;
+- edit: one sentence appended to one article, cache warm (a different sentence each run, with
+  words new to the article, as a real edit has);
 - digest only: one Markdown article's outlet renamed, cache warm (nothing clustering or
   summarizing reads changes), shown against the others' one-article edit.
 Peak memory is read per run by a wrapper process: ``ru_maxrss`` of its children (the largest
@@ -43,7 +44,17 @@ import generate  # noqa: E402  (bench/ is not a package)
 
 DEFAULT_PELICAN = Path("/tmp/pelican-venv/bin/pelican")
 DEFAULT_HUGO = Path("/tmp/pelican-venv/bin/hugo")
-EDIT_SENTENCE = "Officials said on Friday that a review of the response would follow ({})."
+# One per edit run, each with words the edited article does not have yet: new words move term
+# weights (idf) in other articles too, which is what a real edit does to clustering.
+EDIT_SENTENCES = [
+    "The jury deliberated for two days before reaching its verdict on Thursday afternoon.",
+    "Prosecutors described the killing as cold-blooded and premeditated in closing arguments.",
+    "Relatives of the victim wept quietly in the gallery as the decision was read aloud.",
+    "The defense team said it would file an appeal within thirty days of sentencing.",
+    "A spokesman for the district attorney declined to comment on the sentencing date.",
+    "Jurors heard testimony from more than twenty witnesses over three weeks.",
+    "The courtroom was packed with reporters, neighbours and members of the public.",
+]
 
 # Runs one command, samples its process tree's RSS, and prints one JSON line: wall seconds,
 # exit code, ru_maxrss of the children (KiB on Linux), the peak summed tree RSS (KiB), output tail.
@@ -190,7 +201,7 @@ def rename_source(path: Path, i: int) -> None:
 
 def append_sentence(path: Path, i: int) -> None:
     with path.open("a", encoding="utf-8") as f:
-        f.write(EDIT_SENTENCE.format(i) + "\n")
+        f.write(EDIT_SENTENCES[i % len(EDIT_SENTENCES)] + "\n")
 
 
 # --------------------------------------------------------------------------- engines
