@@ -12,7 +12,8 @@ Method, in three steps over the articles that carry no ``story`` pin:
    keeps containment visible: a short copy inside a long page full of furniture still shares
    most of its sampled shingles. Candidate pairs share at least two sampled shingles and are
    verified on the full shingle sets: copies when most of the shorter text is found in the other.
-2. Same-event reports. TF-IDF vectors (sublinear tf, smoothed corpus idf), with names (tokens
+2. Same-event reports. TF-IDF vectors (sublinear tf, smoothed corpus idf from counts rounded to
+   an eighth of a doubling, see ``inverse_frequency``), with names (tokens
    capitalised inside a sentence), numbers and title words weighted up: they are what tells two
    earthquakes apart. Candidate pairs share at least two of each other's top terms (a sparse
    product of top-term indicator matrices, i.e. an inverted index), compared only inside a
