@@ -315,7 +315,7 @@ def _row_sums(vectors: Rows, groups: list[list[int]]) -> Rows:
     )
 
 
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The positions ``starts[k] .. starts[k] + lengths[k]`` of every k, end to end."""
     offsets = np.cumsum(lengths) - lengths
     return np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
@@ -963,10 +963,10 @@ def shared_counts(top: Rows, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     posting_rows = owner[order]
     posting_ptr = np.searchsorted(top.indices[order], np.arange(v + 1))
     lengths = np.diff(top.indptr)[rows]
-    terms = top.indices[_ranges(top.indptr[rows], lengths)]
+    terms = top.indices[ranges(top.indptr[rows], lengths)]
     sizes = posting_ptr[terms + 1] - posting_ptr[terms]
     i = np.repeat(np.repeat(rows.astype(np.int64), lengths), sizes)
-    j = posting_rows[_ranges(posting_ptr[terms], sizes)]
+    j = posting_rows[ranges(posting_ptr[terms], sizes)]
     codes, shared = np.unique(i * n + j, return_counts=True)
     return codes // n, codes % n, shared
 
@@ -1037,12 +1037,12 @@ def pair_cosines(vectors: Rows, pairs: np.ndarray) -> np.ndarray:
     dense = np.zeros((min(ROWS_SPREAD, len(firsts)), vectors.shape[1]))
     for k in range(0, len(firsts), ROWS_SPREAD):
         rows = firsts[k : k + ROWS_SPREAD]
-        spread = _ranges(indptr[rows], lengths[rows])
+        spread = ranges(indptr[rows], lengths[rows])
         slot = np.repeat(np.arange(len(rows)), lengths[rows])
         dense[slot, indices[spread]] = data[spread]
         chosen = order[starts[k] : starts[min(k + ROWS_SPREAD, len(firsts))]]
         second = pairs[chosen, 1]
-        entries = _ranges(indptr[second], lengths[second])
+        entries = ranges(indptr[second], lengths[second])
         which = np.repeat(np.arange(len(chosen)), lengths[second])
         slot_of_pair = np.searchsorted(rows, pairs[chosen, 0])
         products = dense[slot_of_pair[which], indices[entries]] * data[entries]

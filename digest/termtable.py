@@ -163,39 +163,48 @@ def assemble(
     Exactly the rows ``cluster`` makes from the articles' features: columns are the terms found
     in these rows, in the order of their ids, each row's in ascending order.
     """
+    known = (
+        table.terms
+        if table is not None
+        else cluster.TermRows(
+            np.zeros(0, dtype=np.uint64),
+            np.zeros(1, dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0),
+        )
+    )
+    vocab = np.unique(np.concatenate([known.vocab, *(ids for ids, _, _ in fresh.values())]))
+    # One source of rows: the table's, then the fresh ones after them; each article's row is
+    # gathered from there in one pass.
+    news = list(fresh.values())
+    columns = [np.searchsorted(vocab, known.vocab)[known.indices]]
+    columns += [np.searchsorted(vocab, ids) for ids, _, _ in news]
+    weights = [known.base, *(base for _, base, _ in news)]
+    lengths = np.concatenate([np.diff(known.indptr), [len(ids) for ids, _, _ in news]])
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     row_of = table.row_of if table is not None else {}
-    known_vocab = table.terms.vocab if table is not None else np.zeros(0, dtype=np.uint64)
-    vocab = np.unique(np.concatenate([known_vocab, *(ids for ids, _, _ in fresh.values())]))
-    columns: list[np.ndarray] = []
-    weights: list[np.ndarray] = []
-    samples: list[np.ndarray] = []
-    if table is not None:
-        known = table.terms
-        known_columns = np.searchsorted(vocab, known.vocab)[known.indices]
-    for digest in digests:
-        row = row_of.get(digest)
-        if row is not None:
-            a, b = known.indptr[row], known.indptr[row + 1]
-            columns.append(known_columns[a:b])
-            weights.append(known.base[a:b])
-            samples.append(table.samples[table.sample_ptr[row] : table.sample_ptr[row + 1]])
-        else:
-            ids, base, sample = fresh[digest]
-            columns.append(np.searchsorted(vocab, ids))
-            weights.append(base)
-            samples.append(sample)
-    lengths = np.fromiter((len(c) for c in columns), dtype=np.int64, count=len(columns))
-    indptr = np.zeros(len(columns) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    indices = np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64)
-    base = np.concatenate(weights) if weights else np.zeros(0)
+    fresh_row_of = {digest: len(known.indptr) - 1 + k for k, digest in enumerate(fresh)}
+    source = np.array(
+        [row_of[d] if d in row_of else fresh_row_of[d] for d in digests], dtype=np.int64
+    )
+    entries = cluster.ranges(starts[source], lengths[source].astype(np.int64))
+    indices = np.concatenate(columns)[entries]
+    base = np.concatenate(weights).astype(float, copy=False)[entries]
+    indptr = np.zeros(len(digests) + 1, dtype=np.int64)
+    np.cumsum(lengths[source], out=indptr[1:])
+    samples = [
+        table.samples[table.sample_ptr[row_of[d]] : table.sample_ptr[row_of[d] + 1]]
+        if d in row_of and table is not None
+        else fresh[d][2]
+        for d in digests
+    ]
     # Only the terms these rows hold are columns (an edit may have removed a term's last use).
     used = np.bincount(indices, minlength=len(vocab)) > 0
     if not used.all():
         position = np.cumsum(used) - 1
         indices, vocab = position[indices], vocab[used]
     indices = indices.astype(cluster.index_type(len(vocab), len(indices)))
-    return cluster.TermRows(vocab, indptr, indices, base.astype(float, copy=False)), samples
+    return cluster.TermRows(vocab, indptr, indices, base), samples
 
 
 class CopyJudge:
