@@ -947,12 +947,12 @@ def _clustering_key(articles: Sequence[Article], digests: Sequence[str], config:
     """Everything clustering reads (``cluster.identity`` of each article, in order, its title and
     text by their ``text_digest``, and the cluster settings), as one hash."""
     h = hashlib.sha256(repr(config.cluster).encode())
+    parts = []
     for article, digest in zip(articles, digests, strict=True):
         published = article.published.isoformat() if article.published else ""
         for part in (article.id, digest, published, article.story or ""):
-            data = part.encode("utf-8", "surrogatepass")
-            h.update(b"%d:" % len(data))
-            h.update(data)
+            parts.append(f"{len(part)}:{part}")  # lengths first: no two inputs read the same
+    h.update("".join(parts).encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
 
