@@ -330,15 +330,15 @@ def render_pages(r: Renderer, md: MarkdownIt) -> Iterator[tuple[str, str | KeptF
             months=archive_months(view.days),
         ),
     )
-    for slug, (article, story_model, story) in sorted(view.local_articles.items()):
+    for slug, (article, story_model, day) in sorted(view.local_articles.items()):
         output = f"articles/{slug}/index.html"
         yield (
             output,
             r.file(
                 output,
                 (article, story_model),
-                lambda output=output, article=article, story=story: _article_page(
-                    r, md, output, article, story
+                lambda output=output, article=article, story=story_model, day=day: _article_page(
+                    r, md, output, article, view.story_views.of(story, day)
                 ),
             ),
         )
