@@ -148,6 +148,7 @@ class Builder:
         self._feature_digests: dict[tuple[str, str], str] = {}  # (title, text) -> cache key
         self._fingerprints: dict[str, str] = {}  # pages of the last write: path -> inputs' hash
         self._pages_kept = 0  # pages of the last write kept without rendering (page record)
+        self._encoded: pagerecord.EncodedStories | None = None  # the last write's (page record)
 
     # -- the build ----------------------------------------------------------------------------
 
@@ -273,7 +274,7 @@ class Builder:
         if record_salt is not None:
             record = pagerecord.load(self._pages_path(), record_salt, self.options.output_dir)
             known = record.hashes
-        self._fingerprints, self._pages_kept = {}, 0
+        self._fingerprints, self._pages_kept, self._encoded = {}, 0, None
         files = _timed(render.iter_site(site, config, template_dirs, memo, record), rendering)
         try:
             result = write_stream(
@@ -285,6 +286,7 @@ class Builder:
             if record is not None:
                 self._fingerprints = record.fingerprints
                 self._pages_kept = record.reused
+                self._encoded = record.stories
         except _RenderFailed as failed:  # a theme error: name the template and line
             raise BuildError(_describe_render_error(failed.error)) from failed.error
         except StaleOutput as exc:
@@ -355,6 +357,9 @@ class Builder:
             pagerecord.save(
                 self._pages_path(), salt, stats, self._written or {}, self._fingerprints
             )
+            if self._encoded is not None:
+                self._encoded.save(pagerecord.stories_path(self._pages_path()), salt)
+                self._encoded = None  # the bytes of every story: of no use any more
         except OSError as exc:
             log.warning("could not write %s: %s", self._pages_path(), exc)
         manifest = {

@@ -251,6 +251,21 @@ class Renderer:
         kept = self.record.kept(output, self._shaped(inputs))
         return KeptFile(kept) if kept is not None else make()
 
+    def data_file(
+        self, output: str, head: tuple[Any, ...], make: Callable[[], Iterator[bytes]]
+    ) -> Iterator[bytes] | KeptFile:
+        """A data file of every story (digest.json, search.json): ``make()``, or kept whole as
+        the previous build wrote it when the page record knows ``head`` and every story
+        unchanged."""
+        if self.record is None:
+            return make()
+        stories = tuple(story for story, _ in self.view.stories_by_day())
+        kept = self.record.kept(output, self._shaped((*head, stories)))
+        if kept is None:
+            return make()
+        self.record.keep_encoded(output, stories)
+        return KeptFile(kept)
+
     def memoized(self, key: Any, inputs: tuple[Any, ...], make: Callable[[], str]) -> str:
         """``make()``, or the page it made for ``key`` in the previous build from like inputs."""
         if self.memo is None:
@@ -451,8 +466,14 @@ def iter_site(
             yield path, _encoded(text)
     records = memo.records if memo is not None else None
     # Byte chunks, made as the writer takes them: the biggest files are never whole in memory.
-    yield "digest.json", digest_json(view, records)
-    yield "search.json", search_json(view)
+    title, generated = config.title, site.generated
+    yield (
+        "digest.json",
+        renderer.data_file(
+            "digest.json", (title, generated), lambda: digest_json(view, records, record)
+        ),
+    )
+    yield "search.json", renderer.data_file("search.json", (), lambda: search_json(view, record))
     yield ".nojekyll", b""
     if config.cname:
         yield "CNAME", (config.cname.strip() + "\n").encode("utf-8")

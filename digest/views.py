@@ -187,13 +187,13 @@ def encode_json_item(item: object) -> bytes:
 
 
 def json_chunks_of_encoded(
-    head: Mapping[str, object], key: str, items: Iterable[bytes]
+    head: Mapping[str, object], key: str, items: Iterable[bytes | memoryview]
 ) -> Iterator[bytes]:
     """``dump_json_chunks`` of items already encoded by ``encode_json_item``."""
     if key in head:
         raise ValueError(f"{key!r} is both in head and streamed")
     before, after = _compact_frame(head, key)
-    buffer: list[bytes] = [before]
+    buffer: list[bytes | memoryview] = [before]
     size = len(before)
     for index, item in enumerate(items):
         if index:
