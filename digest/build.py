@@ -149,6 +149,7 @@ class Builder:
         self._fingerprints: dict[str, str] = {}  # pages of the last write: path -> inputs' hash
         self._pages_kept = 0  # pages of the last write kept without rendering (page record)
         self._encoded: pagerecord.EncodedStories | None = None  # the last write's (page record)
+        self._stats: dict[str, pagerecord.Stat] | None = None  # output files after the last write
 
     # -- the build ----------------------------------------------------------------------------
 
@@ -274,7 +275,7 @@ class Builder:
         if record_salt is not None:
             record = pagerecord.load(self._pages_path(), record_salt, self.options.output_dir)
             known = record.hashes
-        self._fingerprints, self._pages_kept, self._encoded = {}, 0, None
+        self._fingerprints, self._pages_kept, self._encoded, self._stats = {}, 0, None, None
         files = _timed(render.iter_site(site, config, template_dirs, memo, record), rendering)
         try:
             result = write_stream(
@@ -287,6 +288,9 @@ class Builder:
                 self._fingerprints = record.fingerprints
                 self._pages_kept = record.reused
                 self._encoded = record.stories
+                if result.touched is not None:  # the rest is as the record found it
+                    output = self.options.output_dir
+                    self._stats = pagerecord.stats_after(record.stats, result.touched, output)
         except _RenderFailed as failed:  # a theme error: name the template and line
             raise BuildError(_describe_render_error(failed.error)) from failed.error
         except StaleOutput as exc:
@@ -352,7 +356,9 @@ class Builder:
     ) -> None:
         if not self._persistent_cache:
             return
-        stats = pagerecord.output_stats(self.options.output_dir)
+        stats = self._stats
+        if stats is None:
+            stats = pagerecord.output_stats(self.options.output_dir)
         try:
             pagerecord.save(
                 self._pages_path(), salt, stats, self._written or {}, self._fingerprints

@@ -85,6 +85,9 @@ class WriteResult:
     unchanged: int
     removed: int
     hashes: dict[str, str]  # relative path -> content hash of what the output folder now holds
+    # The files replaced or removed one by one; None when the folder was made anew (every
+    # file's stat may have changed). Lets the caller stat only these instead of the folder.
+    touched: frozenset[str] | None = None
 
 
 def content_hash(data: bytes) -> str:
@@ -248,7 +251,11 @@ class SiteWriter:
                 self._committed = True
                 self._pending.clear()
                 return WriteResult(
-                    len(changed), len(self.hashes) - len(changed), len(stale), self.hashes
+                    len(changed),
+                    len(self.hashes) - len(changed),
+                    len(stale),
+                    self.hashes,
+                    frozenset(changed) | frozenset(stale),
                 )
             self._start_staging()
         assert self._staging is not None and self._retired is not None

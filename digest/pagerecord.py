@@ -66,6 +66,20 @@ def output_stats(output: Path) -> dict[str, Stat]:
     return stats
 
 
+def stats_after(
+    before: Mapping[str, Stat], touched: Iterable[str], output: Path
+) -> dict[str, Stat]:
+    """``output_stats`` of a folder that held ``before`` and then had only ``touched`` files
+    replaced or removed: those are stat'ed again, not the whole folder walked."""
+    stats = dict(before)
+    for rel in touched:
+        stats.pop(rel, None)
+        with contextlib.suppress(OSError):
+            st = os.stat(output / rel, follow_symlinks=False)
+            stats[rel] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    return stats
+
+
 class PageRecord:
     """The previous build's pages, checked against the output folder, and this build's fingerprints.
 
@@ -85,6 +99,7 @@ class PageRecord:
         self.fingerprints: dict[str, str] = {}  # this build's pages: path -> fingerprint
         self.reused = 0  # pages kept without rendering
         self.stories = stories if stories is not None else EncodedStories({})
+        self.stats: dict[str, Stat] = {}  # the output folder's files as ``load`` found them
         self._digests: dict[int, tuple[object, bytes]] = {}  # id(article or story) -> digest
 
     def kept(self, output: str, inputs: tuple[Any, ...]) -> str | None:
@@ -255,7 +270,8 @@ def load(path: Path, salt: str, output: Path) -> PageRecord:
         pass
     hashes: dict[str, str] = {}
     pages: dict[str, str] = {}
-    for rel, stat in output_stats(output).items():
+    stats = output_stats(output)
+    for rel, stat in stats.items():
         entry = recorded.get(rel)
         if _vouches(entry, stat):
             hashes[rel] = entry[4]
@@ -265,7 +281,9 @@ def load(path: Path, salt: str, output: Path) -> PageRecord:
         digest = hash_of_site_file(output / rel)  # as the writer reads a folder it can't trust
         if digest is not None:
             hashes[rel] = digest
-    return PageRecord(salt, hashes, pages, EncodedStories.load(stories_path(path), salt))
+    record = PageRecord(salt, hashes, pages, EncodedStories.load(stories_path(path), salt))
+    record.stats = stats
+    return record
 
 
 def stories_path(path: Path) -> Path:
