@@ -185,8 +185,10 @@ class JsonCache(ShardedCache):
         return data.get("scope"), data["entries"]
 
     def _write(self, path: Path, entries: dict[str, Any]) -> None:
+        # dumps, not dump: dump writes piece by piece, ~1.7x slower on a shard of articles
+        text = json.dumps({"scope": self.scope, "entries": entries}, ensure_ascii=False)
         with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
-            json.dump({"scope": self.scope, "entries": entries}, out, ensure_ascii=False)
+            out.write(text)
 
 
 class ArrayCache(ShardedCache):
