@@ -17,7 +17,6 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
@@ -755,6 +754,8 @@ class Builder:
         workers = workers or os.cpu_count() or 1
         if workers <= 1 or len(items) < PARALLEL_MIN_ITEMS:
             return [fn(item) for item in _progress(items, label)]
+        from concurrent.futures import ProcessPoolExecutor  # ~10 ms: only when there is work
+
         chunk = max(1, min(64, len(items) // (workers * 8)))
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
         try:
