@@ -273,6 +273,7 @@ class Builder:
         record = None
         if record_salt is not None:
             record = pagerecord.load(self._pages_path(), record_salt, self.options.output_dir)
+            record.vouch(self._articles_as_read())
             known = record.hashes
         self._fingerprints, self._pages_kept, self._encoded, self._stats = {}, 0, None, None
         files = _timed(render.iter_site(site, config, template_dirs, memo, record), rendering)
@@ -304,6 +305,14 @@ class Builder:
             timings["render"] = rendering[0]
             timings["write"] = time.perf_counter() - mark - rendering[0]
         return result
+
+    def _articles_as_read(self) -> Iterator[tuple[Article, str]]:
+        """Each article as its file's cache entry made it, with the entry's key (what the page
+        record may digest it by). Removing furniture makes new objects of the articles it
+        changes: those are not among these, and are digested by their fields."""
+        for rel, state in self._files.items():
+            if state.article is not None:
+                yield state.article, _file_key(rel, state.content_hash)
 
     # -- nothing changed? ------------------------------------------------------------------------
 

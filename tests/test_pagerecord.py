@@ -314,3 +314,62 @@ def test_pages_an_edit_does_not_reach_are_not_rendered(
     assert templates == {"day.html", "article.html"}
     build(site, "clean", workers=1)
     assert files_of(site / "site") == files_of(site / "clean")
+
+
+def test_an_article_whose_furniture_changed_with_another_file_is_rendered_again(
+    tmp_path: Path,
+) -> None:
+    """A line is furniture while three stories of a source carry it: when one file drops it,
+    the other two articles' text changes though their files did not."""
+    content = tmp_path / "content"
+    content.mkdir()
+    # One summary sentence: the story's summary (the opening) stays as it is, so only the
+    # article's own text tells its page changed.
+    (tmp_path / "digest.toml").write_text("[summary]\nsentences = 1\n", encoding="utf-8")
+    reports = [
+        (
+            "Harbour dredging",
+            "Dredgers cleared silt from the northern harbour channel overnight.\n\n"
+            "Fishing boats had waited a week for the tide to let them out.\n\n"
+            "The port authority expects the work to finish by Friday.\n\n"
+            "Divers inspected the old pier's timber piles for rot on Tuesday.\n\n"
+            "Ferry timetables will change while the cranes are moored by the quay.",
+        ),
+        (
+            "School budget",
+            "Teachers welcomed the council's vote to fund three new classrooms.\n\n"
+            "Parents had petitioned for the extension since last autumn.\n\n"
+            "Builders are due on site before the summer holidays.\n\n"
+            "The head teacher thanked governors for backing the science block.\n\n"
+            "Pupils will use portable cabins in the playground until spring.",
+        ),
+        (
+            "Orchard frost",
+            "A late frost blackened apple blossom across the valley's orchards.\n\n"
+            "Growers lit braziers between the rows but lost most of the crop.\n\n"
+            "Insurers said claims would be assessed from next month.\n\n"
+            "Cider makers fear a shortage of local fruit for the autumn pressing.\n\n"
+            "Beekeepers moved hives indoors as the temperature fell below zero.",
+        ),
+    ]
+    for n, (title, text) in enumerate(reports):
+        (content / f"p{n}.md").write_text(
+            f"---\ntitle: {title}\ndate: 2025-03-0{n + 1}\nsource: Daily Post\n---\n"
+            f"{text}\n\nSubscribe to the Daily Post for more.\n",
+            encoding="utf-8",
+        )
+    summaries = _summaries(fresh_build(tmp_path))
+    page = tmp_path / "site" / "articles"
+    first = next(p for p in page.glob("p0-*/index.html"))
+    assert b"Subscribe to the Daily Post" not in first.read_bytes()  # removed as furniture
+    last = content / "p2.md"
+    last.write_text(last.read_text().replace("Subscribe to the Daily Post for more.\n", ""))
+    assert _summaries(fresh_build(tmp_path)) == summaries
+    assert b"Subscribe to the Daily Post" in first.read_bytes()  # no longer furniture
+    build(tmp_path, "clean", workers=1)
+    assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
+
+
+def _summaries(report: BuildReport) -> list[tuple[str, ...]]:
+    assert report.site is not None
+    return [tuple(s.text for s in story.summary) for d in report.site.days for story in d.stories]
