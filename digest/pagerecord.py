@@ -3,8 +3,8 @@
 ``digest serve`` keeps rendered pages in memory between builds (``render.PageMemo``); a new
 ``digest build`` process has no such memory, and rendering every page again was most of a
 one-article edit's cost. So each one-shot build records, in ``.digest-cache/pages.json``, every
-output file's stat signature and content hash, and for each page that is one file (day and
-article pages, the sitemap) a fingerprint of what it was rendered from. The next build:
+output file's stat signature and content hash, and for each rendered file (pages, feeds, the
+sitemap, robots.txt, the data files) a fingerprint of what it was made from. The next build:
 
 - trusts a recorded hash only for a file whose size, mtime, ctime and inode are still as recorded
   (anything else in the folder is read and hashed): the output writer starts from these hashes
@@ -15,6 +15,14 @@ article pages, the sitemap) a fingerprint of what it was rendered from. The next
 A fingerprint hashes the page's inputs (the same inputs ``PageMemo`` compares), salted with
 digest's code, the config and the theme files: what every page is shaped by. A record from other
 code, config or theme, or one that cannot be read, is ignored: then every page is rendered.
+Each article and story is digested once, however many pages show it; an article as its file's
+cache entry made it, by that entry's key (``PageRecord.vouch``).
+
+digest.json and search.json are kept whole the same way when no story in them changed; else
+each unchanged story's bytes come from ``stories.bin`` (``EncodedStories``), by its digest.
+
+The writer's walk of the output folder at ``load`` also stands for the folder after the write,
+with only the files the writer touched stat'ed again (``stats_after``).
 """
 
 from __future__ import annotations
@@ -92,6 +100,7 @@ class PageRecord:
         hashes: dict[str, str],
         pages: Mapping[str, str],
         stories: EncodedStories | None = None,
+        stats: dict[str, Stat] | None = None,
     ) -> None:
         self.salt = salt
         self.hashes = hashes
@@ -99,7 +108,7 @@ class PageRecord:
         self.fingerprints: dict[str, str] = {}  # this build's pages: path -> fingerprint
         self.reused = 0  # pages kept without rendering
         self.stories = stories if stories is not None else EncodedStories({})
-        self.stats: dict[str, Stat] = {}  # the output folder's files as ``load`` found them
+        self.stats = stats if stats is not None else {}  # the output folder as ``load`` found it
         self._digests: dict[int, tuple[object, bytes]] = {}  # id(article or story) -> digest
 
     def vouch(self, articles: Iterable[tuple[Article, str]]) -> None:
@@ -124,7 +133,7 @@ class PageRecord:
         h.update(self._part(inputs))
         return h.hexdigest()
 
-    def encoded(self, file: str, story: Story, encode: Callable[[], bytes]) -> bytes:
+    def encoded(self, file: str, story: Story, encode: Callable[[], bytes]) -> bytes | memoryview:
         """The bytes of ``story`` in ``file`` (digest.json, search.json): as the last build
         encoded them when the story is the same, else ``encode()``'s."""
         return self.stories.get(self._story_key(file, story), encode)
@@ -290,9 +299,7 @@ def load(path: Path, salt: str, output: Path) -> PageRecord:
         digest = hash_of_site_file(output / rel)  # as the writer reads a folder it can't trust
         if digest is not None:
             hashes[rel] = digest
-    record = PageRecord(salt, hashes, pages, EncodedStories.load(stories_path(path), salt))
-    record.stats = stats
-    return record
+    return PageRecord(salt, hashes, pages, EncodedStories.load(stories_path(path), salt), stats)
 
 
 def stories_path(path: Path) -> Path:

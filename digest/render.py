@@ -316,15 +316,14 @@ def render_pages(r: Renderer, md: MarkdownIt) -> Iterator[tuple[str, str | KeptF
             ),
         )
     if view.site.undated:
-        output = "undated/index.html"
         yield (
-            output,
+            "undated/index.html",
             r.file(
-                output,
+                "undated/index.html",
                 view.site.undated,
                 lambda: r.page(
                     "undated.html",
-                    output,
+                    "undated/index.html",
                     title="Undated stories",
                     description=_day_description(view.undated),
                     stories=view.undated,
