@@ -17,7 +17,6 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
@@ -150,6 +149,8 @@ class Builder:
         self._fingerprints: dict[str, str] = {}  # pages of the last write: path -> inputs' hash
         self._pages_kept = 0  # pages of the last write kept without rendering (page record)
         self._warm: Any = None  # warmworker.WarmWorker of this build, while it may summarize
+        self._encoded: pagerecord.EncodedStories | None = None  # the last write's (page record)
+        self._stats: dict[str, pagerecord.Stat] | None = None  # output files after the last write
 
     # -- the build ----------------------------------------------------------------------------
 
@@ -278,8 +279,9 @@ class Builder:
         record = None
         if record_salt is not None:
             record = pagerecord.load(self._pages_path(), record_salt, self.options.output_dir)
+            record.vouch(self._articles_as_read())
             known = record.hashes
-        self._fingerprints, self._pages_kept = {}, 0
+        self._fingerprints, self._pages_kept, self._encoded, self._stats = {}, 0, None, None
         files = _timed(render.iter_site(site, config, template_dirs, memo, record), rendering)
         try:
             result = write_stream(
@@ -291,6 +293,10 @@ class Builder:
             if record is not None:
                 self._fingerprints = record.fingerprints
                 self._pages_kept = record.reused
+                self._encoded = record.stories
+                if result.touched is not None:  # the rest is as the record found it
+                    output = self.options.output_dir
+                    self._stats = pagerecord.stats_after(record.stats, result.touched, output)
         except _RenderFailed as failed:  # a theme error: name the template and line
             raise BuildError(_describe_render_error(failed.error)) from failed.error
         except StaleOutput as exc:
@@ -305,6 +311,14 @@ class Builder:
             timings["render"] = rendering[0]
             timings["write"] = time.perf_counter() - mark - rendering[0]
         return result
+
+    def _articles_as_read(self) -> Iterator[tuple[Article, str]]:
+        """Each article as its file's cache entry made it, with the entry's key (what the page
+        record may digest it by). Removing furniture makes new objects of the articles it
+        changes: those are not among these, and are digested by their fields."""
+        for rel, state in self._files.items():
+            if state.article is not None:
+                yield state.article, _file_key(rel, state.content_hash)
 
     # -- nothing changed? ------------------------------------------------------------------------
 
@@ -356,11 +370,16 @@ class Builder:
     ) -> None:
         if not self._persistent_cache:
             return
-        stats = pagerecord.output_stats(self.options.output_dir)
+        stats = self._stats
+        if stats is None:
+            stats = pagerecord.output_stats(self.options.output_dir)
         try:
             pagerecord.save(
                 self._pages_path(), salt, stats, self._written or {}, self._fingerprints
             )
+            if self._encoded is not None:
+                self._encoded.save(pagerecord.stories_path(self._pages_path()), salt)
+                self._encoded = None  # the bytes of every story: of no use any more
         except OSError as exc:
             log.warning("could not write %s: %s", self._pages_path(), exc)
         manifest = {
@@ -774,6 +793,8 @@ class Builder:
         workers = self._worker_count()
         if workers <= 1 or len(items) < PARALLEL_MIN_ITEMS:
             return [fn(item) for item in _progress(items, label)]
+        from concurrent.futures import ProcessPoolExecutor  # ~10 ms: only when there is work
+
         chunk = max(1, min(64, len(items) // (workers * 8)))
         pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -13,6 +14,11 @@ from digest import __version__
 log = logging.getLogger("digest")
 
 EXIT_OK, EXIT_WARNINGS, EXIT_FATAL = 0, 1, 2
+# The cyclic garbage collector's pace for `digest build` (Python's default: 700, 10, 10). A build
+# makes hundreds of thousands of objects that live until it ends (articles, cache entries) and
+# hardly any reference cycles, so at the default pace the collector walked them all again and
+# again: ~0.12 s, a tenth of a one-article edit. The process ends with the build.
+BUILD_GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def _add_build_flags(parser: argparse.ArgumentParser) -> None:
@@ -139,6 +145,7 @@ def run_build(args: argparse.Namespace) -> int:
     from digest.views import plural
 
     options = build_options(args)
+    gc.set_threshold(*BUILD_GC_THRESHOLDS)
     try:
         report = Builder(options).build()
     except BuildError as exc:

@@ -7,12 +7,15 @@ live; readers resolve them against the feed's own address.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from digest.config import Config
+from digest.model import Site
+from digest.output import KeptFile
 from digest.views import DayView, Urls, dump_json, rfc3339
 
 if TYPE_CHECKING:
@@ -111,14 +114,28 @@ def json_feed(config: Config, entries: list[FeedEntry]) -> str:
     return dump_json(feed, indent=2)
 
 
-def render_feeds(r: Renderer) -> dict[str, str]:
-    """feed.xml (Atom) and feed.json (JSON Feed 1.1)."""
-    entries = feed_entries(r)
-    atom = r.render(
-        "feed.xml",
-        "feed.xml",
-        entries=[asdict(e) for e in entries],
-        feed_id=feed_id(r.config),
-        updated=feed_updated(r, entries),
-    )
-    return {"feed.xml": atom, "feed.json": json_feed(r.config, entries)}
+def render_feeds(r: Renderer) -> dict[str, str | KeptFile]:
+    """feed.xml (Atom) and feed.json (JSON Feed 1.1); their entries are made only when one of
+    them is (the page record may keep both)."""
+    entries = functools.cache(lambda: feed_entries(r))
+    inputs = _feed_inputs(r.view.site)
+
+    def atom() -> str:
+        return r.render(
+            "feed.xml",
+            "feed.xml",
+            entries=[asdict(e) for e in entries()],
+            feed_id=feed_id(r.config),
+            updated=feed_updated(r, entries()),
+        )
+
+    return {
+        "feed.xml": r.file("feed.xml", inputs, atom),
+        "feed.json": r.file("feed.json", inputs, lambda: json_feed(r.config, entries())),
+    }
+
+
+def _feed_inputs(site: Site) -> tuple[Any, ...]:
+    """What the feeds are made from: the newest days' stories and the site's newest time."""
+    days = sorted(site.days, key=lambda d: d.day, reverse=True)[:FEED_DAYS]
+    return (site.generated, *((day.day, tuple(day.stories)) for day in days))

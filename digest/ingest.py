@@ -23,6 +23,7 @@ Every ``published`` value is timezone-aware and expressed in UTC (naive values a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -30,13 +31,16 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path, PurePosixPath
-from typing import Any
-
-import yaml
-from markdown_it import MarkdownIt
+from typing import TYPE_CHECKING, Any
 
 from digest.model import Article, Format
 from digest.text import split_sentences, words
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
+# PyYAML and markdown-it are imported when a file is read, not with this module: a build whose
+# files all come from the cache only lists the content folder (discover_relative).
 
 ARTICLE_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 MAX_TEXT_CHARS = 1_000_000  # ~1 MB of text is far more than any news article
@@ -219,20 +223,23 @@ def _limit_size(text: str, warn: Any) -> str:
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 
 
-# libyaml's parser when PyYAML was built with it: parsing front matter in pure Python cost more
-# than the rest of reading a Markdown article.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _FrontMatterLoader(_SafeLoader):  # type: ignore[misc,valid-type]
+@functools.cache
+def _front_matter_loader() -> Any:
     """SafeLoader that leaves timestamps as strings: an impossible date such as 2025-02-30 must
-    cost only the date, not the whole front matter (SafeLoader would raise while constructing)."""
+    cost only the date, not the whole front matter (SafeLoader would raise while constructing).
 
+    libyaml's parser when PyYAML was built with it: parsing front matter in pure Python cost
+    more than the rest of reading a Markdown article.
+    """
+    import yaml
 
-_FrontMatterLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    safe_loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = type("_FrontMatterLoader", (safe_loader,), {})
+    loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return loader
 
 
 def _split_front_matter(text: str, warn: Any) -> tuple[str | None, str]:
@@ -260,8 +267,10 @@ def _read_markdown(text: str, tz: tzinfo, warn: Any) -> _Parts:
 
 
 def _load_yaml(source: str, warn: Any) -> dict[str, Any]:
+    import yaml
+
     try:
-        meta = yaml.load(source, Loader=_FrontMatterLoader)  # noqa: S506 - a SafeLoader subclass
+        meta = yaml.load(source, Loader=_front_matter_loader())  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""
@@ -363,7 +372,11 @@ def _aware(value: datetime, tz: tzinfo) -> datetime:
     return value.astimezone(UTC)
 
 
-_md = MarkdownIt("commonmark", {"html": True}).enable("table")
+@functools.cache
+def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True}).enable("table")
 
 
 def markdown_to_text(body: str) -> str:
@@ -372,7 +385,7 @@ def markdown_to_text(body: str) -> str:
     Code blocks and raw HTML are left out: they are not prose to cluster or summarize.
     """
     lines: list[str] = []
-    for token in _md.parse(body):
+    for token in _markdown().parse(body):
         if token.type != "inline" or not token.children:
             continue
         pieces: list[str] = []
@@ -390,7 +403,7 @@ def markdown_to_text(body: str) -> str:
 
 
 def _first_heading(body: str) -> str:
-    tokens = _md.parse(body)
+    tokens = _markdown().parse(body)
     for index, token in enumerate(tokens[:-1]):
         if token.type == "heading_open":
             return markdown_to_text(tokens[index + 1].content) if tokens[index + 1].content else ""

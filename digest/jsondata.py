@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+import functools
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
-from digest.model import Article
+from digest.model import Article, Story
 from digest.views import (
     SiteView,
     StoryView,
@@ -13,8 +15,13 @@ from digest.views import (
     aware,
     clean_text,
     dump_json_chunks,
+    encode_json_item,
+    json_chunks_of_encoded,
     safe_url,
 )
+
+if TYPE_CHECKING:
+    from digest.pagerecord import PageRecord
 
 
 def article_record(article: Article) -> dict[str, Any]:
@@ -47,19 +54,41 @@ def story_record(view: StoryView, articles: tuple[Article, ...]) -> dict[str, An
 RecordMemo = dict[int, tuple[StoryView, dict[str, Any]]]
 
 
-def digest_json(site: SiteView, memo: RecordMemo | None = None) -> Iterator[bytes]:
+def digest_json(
+    site: SiteView, memo: RecordMemo | None = None, record: PageRecord | None = None
+) -> Iterator[bytes]:
     """digest.json as UTF-8 chunks, each story's record made when its turn comes.
 
     Without a memo (a one-shot build) no record outlives its chunk. ``memo`` (a long-lived
     renderer's, one per config) reuses unchanged stories' records, and is updated once the
-    last chunk has been asked for.
+    last chunk has been asked for. ``record`` (a one-shot build's page record) gives each
+    unchanged story's bytes as the last build encoded them.
     """
     generated = site.site.generated
     head = {
         "title": site.config.title,
         "generated": aware(generated).isoformat() if generated else None,
     }
-    return dump_json_chunks(head, "stories", _story_records(site, memo))
+    if record is None:
+        return dump_json_chunks(head, "stories", _story_records(site, memo))
+    return json_chunks_of_encoded(
+        head, "stories", _encoded_stories(site, record, "digest.json", _encoded_record)
+    )
+
+
+def _encoded_record(site: SiteView, story: Story, day: date | None) -> bytes:
+    return encode_json_item(story_record(site.story_views.of(story, day), story.articles))
+
+
+def _encoded_stories(
+    site: SiteView,
+    record: PageRecord,
+    file: str,
+    encode: Callable[[SiteView, Story, date | None], bytes],
+) -> Iterator[bytes | memoryview]:
+    """Each story's bytes in ``file``: kept from the last build, or ``encode``d (and viewed)."""
+    for story, day in site.stories_by_day():
+        yield record.encoded(file, story, functools.partial(encode, site, story, day))
 
 
 def _story_records(site: SiteView, memo: RecordMemo | None) -> Iterator[dict[str, Any]]:
@@ -78,19 +107,29 @@ def _story_records(site: SiteView, memo: RecordMemo | None) -> Iterator[dict[str
         memo.update(live)
 
 
-def search_json(site: SiteView) -> Iterator[bytes]:
+def search_json(site: SiteView, record: PageRecord | None = None) -> Iterator[bytes]:
     """Headlines and summaries with their page links, for static/search.js, as UTF-8 chunks.
 
-    Compact: only browsers read it, and it is downloaded on the first search.
+    Compact: only browsers read it, and it is downloaded on the first search. ``record`` as
+    for ``digest_json``.
     """
-    stories = (
-        {
-            "title": v.title,
-            "summary": v.summary_text,
-            "page": v.page,
-            "date": v.day.isoformat() if v.day else None,
-            "sources": sorted({s.name for s in v.sources}),
-        }
-        for _, v in site.stories_with_models()
+    if record is None:
+        entries = (search_entry(v) for _, v in site.stories_with_models())
+        return dump_json_chunks({}, "stories", entries)
+    return json_chunks_of_encoded(
+        {}, "stories", _encoded_stories(site, record, "search.json", _encoded_search_entry)
     )
-    return dump_json_chunks({}, "stories", stories)
+
+
+def search_entry(view: StoryView) -> dict[str, Any]:
+    return {
+        "title": view.title,
+        "summary": view.summary_text,
+        "page": view.page,
+        "date": view.day.isoformat() if view.day else None,
+        "sources": sorted({s.name for s in view.sources}),
+    }
+
+
+def _encoded_search_entry(site: SiteView, story: Story, day: date | None) -> bytes:
+    return encode_json_item(search_entry(site.story_views.of(story, day)))

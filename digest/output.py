@@ -29,11 +29,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from glob import escape as glob_escape
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 MARKER = "digest.json"  # a folder holding this was written by digest: safe to replace
 IN_PLACE_SHARE = 0.2  # at most this share of the files changed: replace them one by one
 PENDING_BYTES = 32 << 20  # changed files held for an in-place write; more: stream to a new folder
+# A file made of chunks (digest.json) is spooled in memory up to this size, then on disk: a
+# 6,000-article digest.json (4 MB) then costs no temporary file.
+SPOOL_HELD_BYTES = 8 << 20
 _TMP_PREFIX = ".digest-tmp-"
 
 
@@ -85,6 +88,9 @@ class WriteResult:
     unchanged: int
     removed: int
     hashes: dict[str, str]  # relative path -> content hash of what the output folder now holds
+    # The files replaced or removed one by one; None when the folder was made anew (every
+    # file's stat may have changed). Lets the caller stat only these instead of the folder.
+    touched: frozenset[str] | None = None
 
 
 def content_hash(data: bytes) -> str:
@@ -172,7 +178,10 @@ class SiteWriter:
             if self._staging is not None:
                 self._link_unchanged(rel)
             return
-        digest = content_hash(data)
+        self._add_bytes(rel, data, content_hash(data))
+
+    def _add_bytes(self, rel: str, data: bytes, digest: str) -> None:
+        """``add`` of bytes whose ``content_hash`` is ``digest``."""
         self.hashes[rel] = digest
         if self._staging is not None:
             self._stage(rel, data)
@@ -187,24 +196,26 @@ class SiteWriter:
         """``add`` for a file given as byte chunks, hashed and written as they come.
 
         While staging, the chunks go straight into the new folder. Otherwise they are spooled
-        to an unnamed temporary file beside the output folder until the hash tells whether the
-        file changed: only a changed file small enough to be held for an in-place write is
-        ever read back into memory, like any file given to ``add``. When ``chunks`` raises,
-        nothing is recorded and the writer can still be left (aborted) as usual.
+        (in memory up to ``SPOOL_HELD_BYTES``, then to an unnamed temporary file beside the
+        output folder) until the hash tells whether the file changed: only a changed file small
+        enough to be held for an in-place write is ever read back, like any file given to
+        ``add``. When ``chunks`` raises, nothing is recorded and the writer can still be left
+        (aborted) as usual.
         """
         if rel in self.hashes:
             raise ValueError(f"{rel} is part of the site twice")
         if self._staging is not None:
             self._stage_chunks(rel, chunks)
             return
-        with tempfile.TemporaryFile(dir=self.output.resolve().parent) as spool:
+        folder = self.output.resolve().parent
+        with tempfile.SpooledTemporaryFile(SPOOL_HELD_BYTES, dir=folder) as spool:
             digest, size = _copy_hashing(chunks, spool)
             if self.current.get(rel) == digest:
                 self.hashes[rel] = digest  # unchanged: nothing to write, as in ``add``
                 return
             spool.seek(0)
             if size <= PENDING_BYTES:
-                self.add(rel, spool.read())
+                self._add_bytes(rel, spool.read(), digest)
                 return
             self._start_staging()  # too big to hold: build a new folder, as ``add`` would
             assert self._staging is not None
@@ -248,7 +259,11 @@ class SiteWriter:
                 self._committed = True
                 self._pending.clear()
                 return WriteResult(
-                    len(changed), len(self.hashes) - len(changed), len(stale), self.hashes
+                    len(changed),
+                    len(self.hashes) - len(changed),
+                    len(stale),
+                    self.hashes,
+                    frozenset(changed) | frozenset(stale),
                 )
             self._start_staging()
         assert self._staging is not None and self._retired is not None
@@ -360,7 +375,7 @@ def _replace_file(target: Path, data: bytes) -> None:
             tmp.unlink()
 
 
-def _copy_hashing(chunks: Iterable[bytes], out: BinaryIO) -> tuple[str, int]:
+def _copy_hashing(chunks: Iterable[bytes], out: IO[bytes]) -> tuple[str, int]:
     """Write ``chunks`` to ``out``; their ``content_hash`` and total size."""
     hasher = hashlib.blake2b(digest_size=16)
     size = 0

@@ -3,8 +3,8 @@
 ``digest serve`` keeps rendered pages in memory between builds (``render.PageMemo``); a new
 ``digest build`` process has no such memory, and rendering every page again was most of a
 one-article edit's cost. So each one-shot build records, in ``.digest-cache/pages.json``, every
-output file's stat signature and content hash, and for each page that is one file (day and
-article pages, the sitemap) a fingerprint of what it was rendered from. The next build:
+output file's stat signature and content hash, and for each rendered file (pages, feeds, the
+sitemap, robots.txt, the data files) a fingerprint of what it was made from. The next build:
 
 - trusts a recorded hash only for a file whose size, mtime, ctime and inode are still as recorded
   (anything else in the folder is read and hashed): the output writer starts from these hashes
@@ -15,6 +15,14 @@ article pages, the sitemap) a fingerprint of what it was rendered from. The next
 A fingerprint hashes the page's inputs (the same inputs ``PageMemo`` compares), salted with
 digest's code, the config and the theme files: what every page is shaped by. A record from other
 code, config or theme, or one that cannot be read, is ignored: then every page is rendered.
+Each article and story is digested once, however many pages show it; an article as its file's
+cache entry made it, by that entry's key (``PageRecord.vouch``).
+
+digest.json and search.json are kept whole the same way when no story in them changed; else
+each unchanged story's bytes come from ``stories.bin`` (``EncodedStories``), by its digest.
+
+The writer's walk of the output folder at ``load`` also stands for the folder after the write,
+with only the files the writer touched stat'ed again (``stats_after``).
 """
 
 from __future__ import annotations
@@ -23,8 +31,9 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import operator
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +43,14 @@ from digest.output import hash_of_site_file
 FORMAT = 1  # bump when the file's layout changes: an old record is then ignored
 
 Stat = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
-_FIELDS = {kind: tuple(f.name for f in dataclasses.fields(kind)) for kind in (Article, Story)}
+# What a page made from an article or a story may show, as one flat tuple: every field but an
+# article's texts and a story's articles (hashed apart: see ``PageRecord._digest_of``).
+_ARTICLE_FIELDS = operator.attrgetter(
+    *(f.name for f in dataclasses.fields(Article) if f.name not in ("body", "text"))
+)
+_STORY_FIELDS = operator.attrgetter(
+    *(f.name for f in dataclasses.fields(Story) if f.name != "articles")
+)
 
 
 def output_stats(output: Path) -> dict[str, Stat]:
@@ -58,19 +74,51 @@ def output_stats(output: Path) -> dict[str, Stat]:
     return stats
 
 
+def stats_after(
+    before: Mapping[str, Stat], touched: Iterable[str], output: Path
+) -> dict[str, Stat]:
+    """``output_stats`` of a folder that held ``before`` and then had only ``touched`` files
+    replaced or removed: those are stat'ed again, not the whole folder walked."""
+    stats = dict(before)
+    for rel in touched:
+        stats.pop(rel, None)
+        with contextlib.suppress(OSError):
+            st = os.stat(output / rel, follow_symlinks=False)
+            stats[rel] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    return stats
+
+
 class PageRecord:
     """The previous build's pages, checked against the output folder, and this build's fingerprints.
 
     ``hashes`` is what the output folder holds now (path -> content hash), for the writer.
     """
 
-    def __init__(self, salt: str, hashes: dict[str, str], pages: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        salt: str,
+        hashes: dict[str, str],
+        pages: Mapping[str, str],
+        stories: EncodedStories | None = None,
+        stats: dict[str, Stat] | None = None,
+    ) -> None:
         self.salt = salt
         self.hashes = hashes
         self._previous = pages  # path -> fingerprint, for files still as recorded
         self.fingerprints: dict[str, str] = {}  # this build's pages: path -> fingerprint
         self.reused = 0  # pages kept without rendering
-        self._parts: dict[int, tuple[object, bytes]] = {}  # id(article or story) -> its digest
+        self.stories = stories if stories is not None else EncodedStories({})
+        self.stats = stats if stats is not None else {}  # the output folder as ``load`` found it
+        self._digests: dict[int, tuple[object, bytes]] = {}  # id(article or story) -> digest
+
+    def vouch(self, articles: Iterable[tuple[Article, str]]) -> None:
+        """Take each article's digest from its file's cache key: (article, key) pairs of
+        articles as the file's cache entry made them (the very objects), whose fields are then
+        a function of the key, the code and the config, which the salt names. Hashing ~40 MB
+        of texts was most of a one-article edit's fingerprints."""
+        for article, key in articles:
+            digest = hashlib.sha256(b"file\0" + key.encode("utf-8", "surrogatepass")).digest()
+            self._digests[id(article)] = (article, digest[:16])
 
     def kept(self, output: str, inputs: tuple[Any, ...]) -> str | None:
         """The content hash of ``output`` when it may be kept as it is, else None (render it)."""
@@ -85,30 +133,139 @@ class PageRecord:
         h.update(self._part(inputs))
         return h.hexdigest()
 
+    def encoded(self, file: str, story: Story, encode: Callable[[], bytes]) -> bytes | memoryview:
+        """The bytes of ``story`` in ``file`` (digest.json, search.json): as the last build
+        encoded them when the story is the same, else ``encode()``'s."""
+        return self.stories.get(self._story_key(file, story), encode)
+
+    def keep_encoded(self, file: str, stories: Iterable[Story]) -> None:
+        """Keep what the last build encoded of ``stories`` in ``file``, which is kept whole."""
+        self.stories.keep(self._story_key(file, story) for story in stories)
+
+    def _story_key(self, file: str, story: Story) -> str:
+        return f"{file}:{self._digest_of(story).hex()}"
+
     def _part(self, value: Any) -> bytes:
-        """A digest of ``value`` that equal values share (articles and stories digested once)."""
-        if isinstance(value, tuple | list):
-            return b"(" + b",".join(self._part(v) for v in value) + b")"
-        if isinstance(value, Article | Story):
-            known = self._parts.get(id(value))
-            if known is not None and known[0] is value:
-                return known[1]
-            h = hashlib.blake2b(digest_size=16)
-            for field in _FIELDS[type(value)]:
-                item = getattr(value, field)
-                if isinstance(item, str):  # most of the bytes: hashed as they are, not repr'd
-                    data = item.encode("utf-8", "surrogatepass")
-                    h.update(b"%d:" % len(data))
-                    h.update(data)
-                elif field == "articles":  # digested once, however many pages show them
-                    h.update(self._part(item))
-                else:
-                    h.update(repr(item).encode("utf-8", "surrogatepass"))
-                h.update(b"\0")
-            digest = h.digest()
-            self._parts[id(value)] = (value, digest)  # holds the value: its id stays its own
-            return digest
-        return repr(value).encode("utf-8", "surrogatepass")
+        """A digest of ``value`` that equal values share; unambiguous: each part says its kind
+        and, where its length varies, its length."""
+        kind = type(value)
+        if kind is Article or kind is Story:
+            return b"D" + self._digest_of(value)  # a fixed 16 bytes
+        if kind is tuple or kind is list:
+            parts = [self._part(v) for v in value]
+            return b"(%d:" % len(parts) + b"".join(parts) + b")"
+        data = repr(value).encode("utf-8", "surrogatepass")
+        return b"R%d:" % len(data) + data
+
+    def _digest_of(self, value: Article | Story) -> bytes:
+        """The digest of an article's or story's fields, made once per object (however many
+        pages show it): a page's fingerprint is then a hash of a few short digests."""
+        known = self._digests.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        if isinstance(value, Story):
+            h = _hash_of_fields(_STORY_FIELDS(value))  # the articles by their own digests:
+            h.update(b"".join(map(self._digest_of, value.articles)))
+        else:
+            h = _hash_of_fields(_ARTICLE_FIELDS(value))
+            # The texts are most of the bytes: hashed as they are, not repr'd, and once when
+            # the body is the text (plain-text articles).
+            texts = (value.text,) if value.body == value.text else (value.body, value.text)
+            h.update(b"%d texts" % len(texts))
+            for text in texts:
+                data = text.encode("utf-8", "surrogatepass")
+                h.update(b"%d:" % len(data))
+                h.update(data)
+        digest = h.digest()[:16]
+        self._digests[id(value)] = (value, digest)  # holds the value: its id stays its own
+        return digest
+
+
+def _hash_of_fields(fields: tuple[Any, ...]) -> Any:
+    """A hash started with ``fields``: repr of a flat tuple is one C call, and its quoting keeps
+    text boundaries from shifting. SHA-256: the fastest strong hash here (CPU instructions)."""
+    return hashlib.sha256(repr(fields).encode("utf-8", "surrogatepass"))
+
+
+class EncodedStories:
+    """Each story's bytes in digest.json and search.json as the last build encoded them.
+
+    Keyed by the file and the story's digest, and kept for one salt: an unchanged story is
+    neither viewed nor encoded again (a one-article edit re-encoded 1,500 stories, 0.3 s).
+    Stored in two files beside the page record: the bytes end to end, and an index naming each
+    story's key and length with the salt, the size and the SHA-256 of the bytes.
+    """
+
+    def __init__(self, previous: Mapping[str, bytes | memoryview]) -> None:
+        self._previous = previous
+        self._current: dict[str, bytes | memoryview] = {}  # what this build used, in order
+        self.encoded = 0  # stories encoded anew
+
+    def get(self, key: str, encode: Callable[[], bytes]) -> bytes | memoryview:
+        data = self._current.get(key)
+        if data is None:
+            data = self._previous.get(key)
+            if data is None:
+                data = encode()
+                self.encoded += 1
+            self._current[key] = data
+        return data
+
+    def keep(self, keys: Iterable[str]) -> None:
+        """Carry these keys' bytes to the next build without using them in this one."""
+        for key in keys:
+            data = self._previous.get(key)
+            if data is not None:
+                self._current.setdefault(key, data)
+
+    def save(self, index: Path, salt: str) -> None:
+        """Store what this build used, unless it is what was stored already."""
+        if not self.encoded and self._current.keys() == self._previous.keys():
+            return
+        data = b"".join(self._current.values())
+        keys = [[key, len(part)] for key, part in self._current.items()]
+        head = {"salt": salt, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        index.parent.mkdir(parents=True, exist_ok=True)
+        _replace(_data_path(index), data)  # the bytes first: the index names their hash
+        _replace(index, json.dumps({**head, "keys": keys}).encode("utf-8"))
+
+    @classmethod
+    def load(cls, index: Path, salt: str) -> EncodedStories:
+        """What ``save`` stored for ``salt``; nothing when it is missing, damaged or other."""
+        try:
+            head = json.loads(index.read_bytes())
+            if not isinstance(head, dict) or head.get("salt") != salt:
+                return cls({})
+            data = _data_path(index).read_bytes()
+            if len(data) != head["size"] or hashlib.sha256(data).hexdigest() != head["sha256"]:
+                return cls({})
+            return cls(_split(memoryview(data), head["keys"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return cls({})
+
+
+def _split(data: memoryview, keys: Any) -> dict[str, memoryview]:
+    """``data`` cut into the parts ``keys`` names, [[key, length], ...], which must fill it."""
+    parts: dict[str, memoryview] = {}
+    start = 0
+    for key, length in keys:
+        if not isinstance(key, str) or not isinstance(length, int) or length < 0:
+            raise ValueError("not an index of encoded stories")
+        parts[key] = data[start : start + length]
+        start += length
+    if start != len(data):
+        raise ValueError("the index does not match the bytes")
+    return parts
+
+
+def _data_path(index: Path) -> Path:
+    return index.with_suffix(".bin")
+
+
+def _replace(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def salt_of(*parts: str) -> str:
@@ -131,7 +288,8 @@ def load(path: Path, salt: str, output: Path) -> PageRecord:
         pass
     hashes: dict[str, str] = {}
     pages: dict[str, str] = {}
-    for rel, stat in output_stats(output).items():
+    stats = output_stats(output)
+    for rel, stat in stats.items():
         entry = recorded.get(rel)
         if _vouches(entry, stat):
             hashes[rel] = entry[4]
@@ -141,7 +299,12 @@ def load(path: Path, salt: str, output: Path) -> PageRecord:
         digest = hash_of_site_file(output / rel)  # as the writer reads a folder it can't trust
         if digest is not None:
             hashes[rel] = digest
-    return PageRecord(salt, hashes, pages)
+    return PageRecord(salt, hashes, pages, EncodedStories.load(stories_path(path), salt), stats)
+
+
+def stories_path(path: Path) -> Path:
+    """Where the encoded stories of the page record at ``path`` are indexed."""
+    return path.with_name("stories.json")
 
 
 def _vouches(entry: Any, stat: Stat) -> bool:

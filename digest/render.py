@@ -27,6 +27,7 @@ at a folder's top level is a template; everything under its ``static/`` folder i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,6 +252,21 @@ class Renderer:
         kept = self.record.kept(output, self._shaped(inputs))
         return KeptFile(kept) if kept is not None else make()
 
+    def data_file(
+        self, output: str, head: tuple[Any, ...], make: Callable[[], Iterator[bytes]]
+    ) -> Iterator[bytes] | KeptFile:
+        """A data file of every story (digest.json, search.json): ``make()``, or kept whole as
+        the previous build wrote it when the page record knows ``head`` and every story
+        unchanged."""
+        if self.record is None:
+            return make()
+        stories = tuple(story for story, _ in self.view.stories_by_day())
+        kept = self.record.kept(output, self._shaped((*head, stories)))
+        if kept is None:
+            return make()
+        self.record.keep_encoded(output, stories)
+        return KeptFile(kept)
+
     def memoized(self, key: Any, inputs: tuple[Any, ...], make: Callable[[], str]) -> str:
         """``make()``, or the page it made for ``key`` in the previous build from like inputs."""
         if self.memo is None:
@@ -264,8 +280,13 @@ class Renderer:
 
     def _shaped(self, inputs: tuple[Any, ...]) -> tuple[Any, ...]:
         """The inputs with the site's shape added, for templates that glance at ``site``."""
-        days = self.view.site.days
-        return (len(days), len(self.view.undated), days[0].day if days else None, *inputs)
+        return (self._shape, *inputs)
+
+    @functools.cached_property
+    def _shape(self) -> str:
+        """The site's shape as one string, made once: thousands of pages add it to their inputs."""
+        site = self.view.site
+        return repr((len(site.days), len(site.undated), site.days[0].day if site.days else None))
 
 
 def _day_description(stories: Sequence[StoryView]) -> str:
@@ -275,22 +296,7 @@ def _day_description(stories: Sequence[StoryView]) -> str:
 def render_pages(r: Renderer, md: MarkdownIt) -> Iterator[tuple[str, str | KeptFile]]:
     """Every page as (path, text), each rendered when the next one is asked for."""
     view = r.view
-    latest = view.days[0] if view.days else None
-    if latest:
-        home_title, home_stories = r.config.title, latest.stories
-    else:
-        home_title, home_stories = r.config.title, view.undated
-    yield (
-        "index.html",
-        r.page(
-            "index.html",
-            "index.html",
-            title=home_title,
-            description=_day_description(home_stories) or r.config.description,
-            latest=latest,
-            stories=home_stories,
-        ),
-    )
+    yield "index.html", r.file("index.html", _home_inputs(view.site), lambda: _home_page(r))
     for day_model, day in zip(view.site.days, view.days, strict=True):
         output = day.path + "index.html"
         yield (
@@ -309,42 +315,80 @@ def render_pages(r: Renderer, md: MarkdownIt) -> Iterator[tuple[str, str | KeptF
                 ),
             ),
         )
-    if view.undated:
+    if view.site.undated:
         yield (
             "undated/index.html",
-            r.page(
-                "undated.html",
+            r.file(
                 "undated/index.html",
-                title="Undated stories",
-                description=_day_description(view.undated),
-                stories=view.undated,
+                view.site.undated,
+                lambda: r.page(
+                    "undated.html",
+                    "undated/index.html",
+                    title="Undated stories",
+                    description=_day_description(view.undated),
+                    stories=view.undated,
+                ),
             ),
         )
+    # The archive lists each day with its number of stories.
+    days = repr([(day.day, len(day.stories)) for day in view.site.days])
     yield (
         "archive/index.html",
-        r.page(
-            "archive.html",
+        r.file(
             "archive/index.html",
-            title="Archive",
-            description=f"Every day of {r.config.title}, newest first.",
-            months=archive_months(view.days),
+            (days,),
+            lambda: r.page(
+                "archive.html",
+                "archive/index.html",
+                title="Archive",
+                description=f"Every day of {r.config.title}, newest first.",
+                months=archive_months(view.days),
+            ),
         ),
     )
-    for slug, (article, story_model, story) in sorted(view.local_articles.items()):
+    for slug, (article, story_model, day) in sorted(view.local_articles.items()):
         output = f"articles/{slug}/index.html"
         yield (
             output,
             r.file(
                 output,
                 (article, story_model),
-                lambda output=output, article=article, story=story: _article_page(
-                    r, md, output, article, story
+                lambda output=output, article=article, story=story_model, day=day: _article_page(
+                    r, md, output, article, view.story_views.of(story, day)
                 ),
             ),
         )
     yield (
         "404.html",
-        r.page("404.html", "404.html", title="Page not found", description="", rooted=True),
+        r.file(
+            "404.html",
+            (),
+            lambda: r.page(
+                "404.html", "404.html", title="Page not found", description="", rooted=True
+            ),
+        ),
+    )
+
+
+def _home_inputs(site: Site) -> tuple[Any, ...]:
+    """What the front page shows: the latest day, else the undated stories."""
+    if not site.days:
+        return site.undated
+    latest = site.days[0]
+    return (latest.day, latest.previous, latest.next, *latest.stories)
+
+
+def _home_page(r: Renderer) -> str:
+    view = r.view
+    latest = view.days[0] if view.days else None
+    stories = latest.stories if latest else view.undated
+    return r.page(
+        "index.html",
+        "index.html",
+        title=r.config.title,
+        description=_day_description(stories) or r.config.description,
+        latest=latest,
+        stories=stories,
     )
 
 
@@ -394,8 +438,9 @@ def render_discovery(r: Renderer) -> dict[str, str | KeptFile]:
         return r.render("sitemap.xml", "sitemap.xml", urls_list=listed)
 
     return {
-        "sitemap.xml": r.file("sitemap.xml", (tuple(entries),), sitemap),
-        "robots.txt": r.render("robots.txt", "robots.txt"),
+        # The entries as one string: thousands of them are then digested as one value.
+        "sitemap.xml": r.file("sitemap.xml", (repr(entries),), sitemap),
+        "robots.txt": r.file("robots.txt", (), lambda: r.render("robots.txt", "robots.txt")),
     }
 
 
@@ -451,8 +496,14 @@ def iter_site(
             yield path, _encoded(text)
     records = memo.records if memo is not None else None
     # Byte chunks, made as the writer takes them: the biggest files are never whole in memory.
-    yield "digest.json", digest_json(view, records)
-    yield "search.json", search_json(view)
+    title, generated = config.title, site.generated
+    yield (
+        "digest.json",
+        renderer.data_file(
+            "digest.json", (title, generated), lambda: digest_json(view, records, record)
+        ),
+    )
+    yield "search.json", renderer.data_file("search.json", (), lambda: search_json(view, record))
     yield ".nojekyll", b""
     if config.cname:
         yield "CNAME", (config.cname.strip() + "\n").encode("utf-8")

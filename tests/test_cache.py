@@ -94,6 +94,10 @@ def test_article_round_trip() -> None:
         content_hash="abc",
     )
     assert article_from_json(article_to_json(article)) == article
+    assert article_from_json(article_to_json(article.replace(body="b"))).body == "b"
+    for damaged in ({**article_to_json(article), "extra": 1}, {"id": "a"}):
+        with pytest.raises(ValueError):  # read as a cache miss
+            article_from_json(damaged)
 
 
 def test_arrays_round_trip_without_pickle_and_damage_is_a_miss(tmp_path: Path) -> None:

@@ -295,7 +295,13 @@ def test_chunks_of_an_unchanged_file_keep_its_mtime(
     assert not list(tmp_path.glob(".site.*")) and not list(out.rglob(".digest-tmp-*"))
 
 
-def test_changed_chunks_are_replaced_in_place(tmp_path: Path) -> None:
+@pytest.mark.parametrize("spooled_in_memory", [True, False])
+def test_changed_chunks_are_replaced_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spooled_in_memory: bool
+) -> None:
+    import digest.output
+
+    monkeypatch.setattr(digest.output, "SPOOL_HELD_BYTES", 1000 if spooled_in_memory else 4)
     out = tmp_path / "site"
     pages = {f"p{i:02d}.html": f"page {i}".encode() for i in range(20)}
     first = write_site(out, {**pages, MARKER: b"{}"})
@@ -308,11 +314,13 @@ def test_changed_chunks_are_replaced_in_place(tmp_path: Path) -> None:
     assert (out / "p00.html").stat().st_mtime_ns == old, "nothing else was touched"
 
 
+@pytest.mark.parametrize("spooled_in_memory", [True, False])
 def test_changed_chunks_too_big_to_hold_start_a_new_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spooled_in_memory: bool
 ) -> None:
     import digest.output
 
+    monkeypatch.setattr(digest.output, "SPOOL_HELD_BYTES", 1000 if spooled_in_memory else 10)
     out = tmp_path / "site"
     pages = {f"p{i:02d}.html": f"page {i}".encode() for i in range(20)}
     first = write_site(out, {**pages, "big.json": b"x" * 500})

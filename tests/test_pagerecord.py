@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 
-from digest import pagerecord
+import digest.views
+from digest import feeds, jsondata, pagerecord, render
 from digest.build import Builder, BuildOptions, BuildReport
 from digest.model import Article, Story
 from digest.output import KeptFile, SiteWriter, StaleOutput, content_hash
-from tests.test_build import build, files_of, write_stream
+from tests.test_build import build, files_of, spy, write_stream
 
 
 def fresh_build(site: Path, **options: object) -> BuildReport:
@@ -199,3 +201,175 @@ def test_a_kept_file_is_carried_into_a_new_folder(tmp_path: Path) -> None:
         writer.commit()
     assert (out / "a.html").read_bytes() == b"A"
     assert (out / "p9.html").read_bytes() == b"new"
+
+
+def _set_source(path: Path, source: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(r"(?m)^source: .*$", f"source: {source}", text), encoding="utf-8")
+
+
+def test_a_metadata_edit_views_and_encodes_only_its_story_again(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(feeds, "FEED_DAYS", 2)  # the feeds show 2 of the site's 20 days
+    records = spy(monkeypatch, jsondata, "story_record")
+    views = spy(monkeypatch, digest.views, "story_view")
+    _set_source(site / "content" / "a007.md", "Bulletin 1")
+    report = fresh_build(site)
+    assert len(records) == 1 and "a007.md" in {a.path for a in records[0][1]}
+    # Views of the edited story and of the stories the feeds and the front page show; none of
+    # the other days' stories.
+    assert report.site is not None
+    shown = {s.id for day in report.site.days[:2] for s in day.stories}
+    assert {story.id for story, *_ in views} <= shown | {records[0][0].id}
+    assert report.written >= 3  # the article's page, digest.json, search.json
+    build(site, "clean", workers=1)
+    assert files_of(site / "site") == files_of(site / "clean")
+
+
+def test_a_rebuild_with_nothing_new_renders_views_and_encodes_nothing(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (site / ".digest-cache" / "manifest.json").unlink()  # no shortcut: the whole build runs
+    renders = spy(monkeypatch, render.Renderer, "render")
+    views = spy(monkeypatch, digest.views, "story_view")
+    records = spy(monkeypatch, jsondata, "story_record")
+    report = fresh_build(site)
+    assert (renders, views, records) == ([], [], [])
+    assert report.written == 0
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "index", "salt"])
+def test_damaged_encoded_stories_are_ignored(
+    site: Path, damage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = site / ".digest-cache" / "stories.json"
+    data = index.with_suffix(".bin")
+    if damage == "truncate":
+        data.write_bytes(data.read_bytes()[:-10])
+    elif damage == "flip":
+        raw = bytearray(data.read_bytes())
+        raw[5] ^= 0x20
+        data.write_bytes(bytes(raw))
+    elif damage == "index":
+        head = json.loads(index.read_text())
+        head["keys"][0][1] += 1  # the lengths no longer add up to the bytes
+        index.write_text(json.dumps(head))
+    else:
+        head = json.loads(index.read_text())
+        head["salt"] = "other"
+        index.write_text(json.dumps(head))
+    records = spy(monkeypatch, jsondata, "story_record")
+    _set_source(site / "content" / "a007.md", "Bulletin 2")
+    report = fresh_build(site)
+    assert len(records) == report.stories  # every story encoded anew, none from the damage
+    build(site, "clean", workers=1)
+    assert files_of(site / "site") == files_of(site / "clean")
+
+
+def test_encoded_stories_come_back_as_saved_and_only_for_their_salt(tmp_path: Path) -> None:
+    index = tmp_path / "stories.json"
+    stories = pagerecord.EncodedStories({})
+    assert stories.get("a", lambda: b'{"a":1}') == b'{"a":1}'
+    assert stories.get("b", lambda: b"[]") == b"[]"
+    stories.save(index, "salt")
+    loaded = pagerecord.EncodedStories.load(index, "salt")
+    assert loaded.get("a", lambda: b"made") == b'{"a":1}'
+    loaded.keep(["b"])  # kept without being used: still carried to the next build
+    assert loaded.encoded == 0
+    loaded.save(index, "salt")  # nothing new: the files stay as they are
+    again = pagerecord.EncodedStories.load(index, "salt")
+    assert [again.get(k, lambda: b"made") for k in ("a", "b")] == [b'{"a":1}', b"[]"]
+    assert pagerecord.EncodedStories.load(index, "pepper").get("a", lambda: b"made") == b"made"
+
+
+def test_an_edit_walks_the_output_folder_once_and_records_it_as_a_walk_would(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    walks = spy(monkeypatch, pagerecord, "output_stats")
+    append(site / "content" / "a007.md", "A relief fund opened on Tuesday.")
+    report = fresh_build(site)
+    assert report.written >= 1
+    assert len(walks) == 1
+    monkeypatch.undo()
+    record = json.loads((site / ".digest-cache" / "pages.json").read_text())["files"]
+    stats = pagerecord.output_stats(site / "site")
+    assert {rel: entry[:4] for rel, entry in record.items()} == {
+        rel: list(stat) for rel, stat in stats.items()
+    }
+
+
+def test_pages_an_edit_does_not_reach_are_not_rendered(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The archive, 404 page, robots.txt and feeds (the edit is on an older day) are kept."""
+    monkeypatch.setattr(feeds, "FEED_DAYS", 2)  # the feeds show 2 of the site's 20 days
+    (site / ".digest-cache" / "manifest.json").unlink()
+    fresh_build(site)  # the feeds made of 2 days
+    renders = spy(monkeypatch, render.Renderer, "render")
+    _set_source(site / "content" / "a007.md", "Bulletin 3")  # a story of an older day
+    report = fresh_build(site)
+    assert report.pages_kept > 0
+    templates = {template for _, template, *_ in renders}
+    assert templates == {"day.html", "article.html"}
+    build(site, "clean", workers=1)
+    assert files_of(site / "site") == files_of(site / "clean")
+
+
+def test_an_article_whose_furniture_changed_with_another_file_is_rendered_again(
+    tmp_path: Path,
+) -> None:
+    """A line is furniture while three stories of a source carry it: when one file drops it,
+    the other two articles' text changes though their files did not."""
+    content = tmp_path / "content"
+    content.mkdir()
+    # One summary sentence: the story's summary (the opening) stays as it is, so only the
+    # article's own text tells its page changed.
+    (tmp_path / "digest.toml").write_text("[summary]\nsentences = 1\n", encoding="utf-8")
+    reports = [
+        (
+            "Harbour dredging",
+            "Dredgers cleared silt from the northern harbour channel overnight.\n\n"
+            "Fishing boats had waited a week for the tide to let them out.\n\n"
+            "The port authority expects the work to finish by Friday.\n\n"
+            "Divers inspected the old pier's timber piles for rot on Tuesday.\n\n"
+            "Ferry timetables will change while the cranes are moored by the quay.",
+        ),
+        (
+            "School budget",
+            "Teachers welcomed the council's vote to fund three new classrooms.\n\n"
+            "Parents had petitioned for the extension since last autumn.\n\n"
+            "Builders are due on site before the summer holidays.\n\n"
+            "The head teacher thanked governors for backing the science block.\n\n"
+            "Pupils will use portable cabins in the playground until spring.",
+        ),
+        (
+            "Orchard frost",
+            "A late frost blackened apple blossom across the valley's orchards.\n\n"
+            "Growers lit braziers between the rows but lost most of the crop.\n\n"
+            "Insurers said claims would be assessed from next month.\n\n"
+            "Cider makers fear a shortage of local fruit for the autumn pressing.\n\n"
+            "Beekeepers moved hives indoors as the temperature fell below zero.",
+        ),
+    ]
+    for n, (title, text) in enumerate(reports):
+        (content / f"p{n}.md").write_text(
+            f"---\ntitle: {title}\ndate: 2025-03-0{n + 1}\nsource: Daily Post\n---\n"
+            f"{text}\n\nSubscribe to the Daily Post for more.\n",
+            encoding="utf-8",
+        )
+    summaries = _summaries(fresh_build(tmp_path))
+    page = tmp_path / "site" / "articles"
+    first = next(p for p in page.glob("p0-*/index.html"))
+    assert b"Subscribe to the Daily Post" not in first.read_bytes()  # removed as furniture
+    last = content / "p2.md"
+    last.write_text(last.read_text().replace("Subscribe to the Daily Post for more.\n", ""))
+    assert _summaries(fresh_build(tmp_path)) == summaries
+    assert b"Subscribe to the Daily Post" in first.read_bytes()  # no longer furniture
+    build(tmp_path, "clean", workers=1)
+    assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
+
+
+def _summaries(report: BuildReport) -> list[tuple[str, ...]]:
+    assert report.site is not None
+    return [tuple(s.text for s in story.summary) for d in report.site.days for story in d.stories]

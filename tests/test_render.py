@@ -451,3 +451,36 @@ def test_page_memo_reuses_unchanged_pages_and_redoes_changed_ones() -> None:
         site.__class__(days, site.undated, site.generated), config, [default_theme_dir()]
     )
     assert second == fresh, "a memoized build writes the same bytes as a fresh one"
+
+
+def test_urls_taken_at_a_glance_are_judged_as_the_long_way_judges_them() -> None:
+    """safe_url's shortcut for plain http(s) URLs accepts exactly what taking them apart does."""
+    import random
+    import string
+
+    from digest import views
+
+    urls = [
+        "https://example.org/a",
+        "HTTPS://A.B:8080/p?q=1#f",
+        "http://a:",
+        "http://a/[x]?y={2}|~%20",
+        "http://[::1]/",
+        "http://user@host/",
+        "http://host/\\x",
+        "http://a b/",
+        "https:///path",
+        "http://a.b/ü",
+        "http:/a",
+        "javascript:alert(1)",
+    ]
+    rng = random.Random(3)
+    alphabet = string.printable + "üé[]@:"
+    for _ in range(5000):
+        scheme = rng.choice(["http://", "https://", "HtTp://", "http:/", ""])
+        urls.append(scheme + "".join(rng.choices(alphabet, k=rng.randint(0, 15))))
+    taken_at_a_glance = 0
+    for url in urls:
+        assert views.safe_url(url) == views._checked_url(url.strip()), url
+        taken_at_a_glance += views._PLAIN_URL.fullmatch(url.strip()) is not None
+    assert taken_at_a_glance > 100  # the shortcut is really taken
