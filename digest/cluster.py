@@ -290,29 +290,24 @@ def _units(
 
 
 def _row_sums(vectors: Rows, groups: list[list[int]]) -> Rows:
-    """One row per group: the sum of its rows (a group of one: a copy of its row). Each term is
-    summed in row order, so the sums are the same whatever the groups' order."""
+    """One row per group: the sum of its rows (a group of one: a copy of its row). Each term's
+    values are summed in row order, so the sums are the same whatever the groups' order."""
     indptr, indices, data = vectors.indptr, vectors.indices, vectors.data
-    columns: list[np.ndarray] = []
-    values: list[np.ndarray] = []
-    for group in groups:
-        if len(group) == 1:
-            (row,) = group
-            columns.append(indices[indptr[row] : indptr[row + 1]])
-            values.append(data[indptr[row] : indptr[row + 1]])
-            continue
-        rows = sorted(group)
-        cols = np.concatenate([indices[indptr[r] : indptr[r + 1]] for r in rows])
-        vals = np.concatenate([data[indptr[r] : indptr[r + 1]] for r in rows])
-        merged, slot = np.unique(cols, return_inverse=True)
-        columns.append(merged)
-        values.append(np.bincount(slot, weights=vals, minlength=len(merged)))
-    return Rows(
-        _pointers(columns),
-        np.concatenate(columns) if columns else indices[:0],
-        np.concatenate(values) if values else data[:0],
-        (len(groups), vectors.shape[1]),
-    )
+    lengths = np.diff(indptr)
+    rows = np.array([row for group in groups for row in sorted(group)], dtype=np.int64)
+    sizes = np.array([len(group) for group in groups], dtype=np.int64)
+    group = np.repeat(np.repeat(np.arange(len(groups), dtype=np.int64), sizes), lengths[rows])
+    entries = ranges(indptr[rows], lengths[rows])
+    columns, values = indices[entries].astype(np.int64), data[entries]
+    if len(rows) > len(groups):  # some group has several rows: sum their terms
+        order = np.argsort(group * max(vectors.shape[1], 1) + columns, kind="stable")
+        group, columns, values = group[order], columns[order], values[order]
+        first = np.ones(len(group), dtype=bool)
+        first[1:] = (group[1:] != group[:-1]) | (columns[1:] != columns[:-1])
+        starts = np.flatnonzero(first)
+        group, columns, values = group[starts], columns[starts], np.add.reduceat(values, starts)
+    indptr_out = np.searchsorted(group, np.arange(len(groups) + 1)).astype(np.int64)
+    return Rows(indptr_out, columns, values, (len(groups), vectors.shape[1]))
 
 
 def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -327,9 +322,19 @@ EDGE_CHUNK = 65536  # edges turned into Python ints at a time (all at once: ~150
 def _merge_units(units: _Units, window: float, threshold: float) -> list[list[int]]:
     events = _Merger(units.vectors, np.zeros(len(units.members)), window)
     events.first, events.last = list(units.first), list(units.last)
+    parent = events.parent
     for start in range(0, len(units.edges), EDGE_CHUNK):
         for i, j in units.unit_of[units.edges[start : start + EDGE_CHUNK]].tolist():
-            events.try_merge(i, j, threshold)
+            # Roots found here, inline: most edges join two reports already in one cluster,
+            # and a call per lookup was most of the merge's time.
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            while parent[j] != j:
+                parent[j] = parent[parent[j]]
+                j = parent[j]
+            if i != j:
+                events.try_merge(i, j, threshold)
     return [[i for unit in group for i in units.members[unit]] for group in events.groups()]
 
 
