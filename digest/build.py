@@ -190,10 +190,10 @@ class Builder:
             article_count = sum(len(s.articles) for s in stories)
             report_warnings += story_warnings
         else:
-            articles, file_warnings, files_read = self._read_articles(config, listing, timings)
-            file_warnings[:0] = listing_warnings
-            self._start_warm_worker(files_read)
+            self._start_warm_worker()
             try:
+                articles, file_warnings, files_read = self._read_articles(config, listing, timings)
+                file_warnings[:0] = listing_warnings
                 stories, story_warnings, summarized, provisional = self._make_stories(
                     articles, config, timings, exact=exact
                 )
@@ -553,7 +553,8 @@ class Builder:
         keys = self._story_keys(grouped)
         todo = [i for i, key in enumerate(keys) if _summary_or_none(cache.get(key)) is None]
         work = [(grouped[i], config.summary, config.language) for i in todo]
-        results = self._warm.map(_summarize_one, work) if self._warm and work else None
+        few = 0 < len(work) < PARALLEL_MIN_ITEMS  # more go to a pool of every core
+        results = self._warm.map(_summarize_one, work) if self._warm and few else None
         if results is None:
             self._stop_warm_worker()  # a pool's workers, or this process, take the work
             results = self._map(_summarize_one, work, label="summarize")
@@ -773,11 +774,14 @@ class Builder:
         workers = self.workers if self.workers is not None else self._config_workers
         return workers or os.cpu_count() or 1
 
-    def _start_warm_worker(self, files_read: int) -> None:
-        """After an edit of a few files in a one-shot build: a worker that imports the
-        summarizer while this process clusters (see ``warmworker``). Not for a big change,
-        whose summaries go to a pool, nor for a server, which has the imports already."""
-        if self.serving or not 0 < files_read < PARALLEL_MIN_ITEMS or self._worker_count() < 2:
+    def _start_warm_worker(self) -> None:
+        """In a one-shot build after an earlier one (a manifest is there: most likely an edit):
+        a worker that imports the summarizer while this process reads and clusters (see
+        ``warmworker``). Not for a first build, whose summaries go to a pool, nor for a
+        server, which has the imports already."""
+        if self.serving or self._worker_count() < 2 or not self._persistent_cache:
+            return
+        if not self._manifest_path().is_file():
             return
         from digest import warmworker
 
