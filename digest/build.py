@@ -149,6 +149,7 @@ class Builder:
         self._fingerprints: dict[str, str] = {}  # pages of the last write: path -> inputs' hash
         self._pages_kept = 0  # pages of the last write kept without rendering (page record)
         self._warm: Any = None  # warmworker.WarmWorker of this build, while it may summarize
+        self._text_digests: dict[int, str] = {}  # id(article) -> text_digest, this build's
         self._encoded: pagerecord.EncodedStories | None = None  # the last write's (page record)
         self._stats: dict[str, pagerecord.Stat] | None = None  # output files after the last write
 
@@ -586,6 +587,7 @@ class Builder:
                     )
         cache.finish()
         self._stories = {story.id: story for story in stories}
+        self._text_digests = {}  # by object id: of no use once these articles may be freed
         timings["summarize"] = time.perf_counter() - mark
         return stories, warnings, len(todo), provisional
 
@@ -599,7 +601,7 @@ class Builder:
             ident = tuple(map(id, group))
             entry = known.get(ident)
             if entry is None:
-                entry = (group, _story_key(group))
+                entry = (group, _story_key(group, self._text_digests))
             self._keys[ident] = entry
             keys.append(entry[1])
         return keys
@@ -621,6 +623,8 @@ class Builder:
         # clustering nor its imports (numpy, scipy) cost anything.
         cache = self._cache("clusters", "")
         digests = [text_digest(a.title, a.text) for a in articles]
+        # By object, for the summaries' keys; the articles are held until the stories are made.
+        self._text_digests = {id(a): d for a, d in zip(articles, digests, strict=True)}
         key = _clustering_key(articles, digests, config)
         groups = _groups_or_none(cache.get(key), len(articles))
         if groups is None:
@@ -958,11 +962,13 @@ def _story_id(articles: Sequence[Article]) -> str:
     return "s-" + articles[0].id
 
 
-def _story_key(articles: Sequence[Article]) -> str:
-    """What a story's summary depends on: its articles' ids and cleaned texts."""
+def _story_key(articles: Sequence[Article], text_digests: Mapping[int, str]) -> str:
+    """What a story's summary depends on: its articles' ids, titles and cleaned texts (by their
+    ``text_digest``, from ``text_digests`` by object when clustering made it already)."""
     h = hashlib.sha256()
     for article in articles:
-        for part in (article.id, article.title, str(article.title_given), article.text):
+        digest = text_digests.get(id(article)) or text_digest(article.title, article.text)
+        for part in (article.id, str(article.title_given), digest):
             h.update(part.encode("utf-8", "surrogatepass"))
             h.update(b"\0")
     return h.hexdigest()
