@@ -135,10 +135,18 @@ class Figure:
         return statistics.median(r.cpu for r in self.runs)
 
 
+# Every engine runs as installed software runs: with its modules' compiled bytecode. Some machines
+# set PYTHONDONTWRITEBYTECODE; Pelican's venv has bytecode from pip, an editable digest would
+# then compile its own modules again in every process (~0.1 s).
+ENGINE_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def measure(cmd: Sequence[str | Path], cwd: Path) -> Run:
     """One run of cmd in a fresh wrapper process; raises when the command fails."""
     wrapped = [sys.executable, "-c", WRAPPER, *map(str, cmd)]
-    done = subprocess.run(wrapped, cwd=cwd, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        wrapped, cwd=cwd, capture_output=True, text=True, check=True, env=ENGINE_ENV
+    )
     data = json.loads(done.stdout.strip().splitlines()[-1])
     if data["code"] != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd))} exited {data['code']}:\n{data['tail']}")
