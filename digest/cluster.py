@@ -291,23 +291,46 @@ def _units(
 
 def _row_sums(vectors: Rows, groups: list[list[int]]) -> Rows:
     """One row per group: the sum of its rows (a group of one: a copy of its row). Each term's
-    values are summed in row order, so the sums are the same whatever the groups' order."""
+    values are summed in row order, so the sums are the same whatever the groups' order.
+
+    Only the groups of several rows are sorted and summed (at 100,000 articles, sorting every
+    entry was ~0.5 GB of temporaries); the rest are copied as they are.
+    """
     indptr, indices, data = vectors.indptr, vectors.indices, vectors.data
     lengths = np.diff(indptr)
-    rows = np.array([row for group in groups for row in sorted(group)], dtype=np.int64)
     sizes = np.array([len(group) for group in groups], dtype=np.int64)
-    group = np.repeat(np.repeat(np.arange(len(groups), dtype=np.int64), sizes), lengths[rows])
+    several = np.flatnonzero(sizes > 1)
+    rows = np.array([row for g in several.tolist() for row in sorted(groups[g])], dtype=np.int64)
+    group = np.repeat(np.repeat(several, sizes[several]), lengths[rows])
     entries = ranges(indptr[rows], lengths[rows])
     columns, values = indices[entries].astype(np.int64), data[entries]
-    if len(rows) > len(groups):  # some group has several rows: sum their terms
-        order = np.argsort(group * max(vectors.shape[1], 1) + columns, kind="stable")
-        group, columns, values = group[order], columns[order], values[order]
-        first = np.ones(len(group), dtype=bool)
-        first[1:] = (group[1:] != group[:-1]) | (columns[1:] != columns[:-1])
-        starts = np.flatnonzero(first)
-        group, columns, values = group[starts], columns[starts], np.add.reduceat(values, starts)
-    indptr_out = np.searchsorted(group, np.arange(len(groups) + 1)).astype(np.int64)
-    return Rows(indptr_out, columns, values, (len(groups), vectors.shape[1]))
+    del entries
+    order = np.argsort(group * max(vectors.shape[1], 1) + columns, kind="stable")
+    group, columns, values = group[order], columns[order], values[order]
+    del order
+    first = np.ones(len(group), dtype=bool)
+    first[1:] = (group[1:] != group[:-1]) | (columns[1:] != columns[:-1])
+    starts = np.flatnonzero(first)
+    summed_group, summed_columns = group[starts], columns[starts]
+    summed = np.add.reduceat(values, starts) if len(starts) else values[:0]
+    del group, columns, values, first
+    # Per group, where its entries come from: a single row's own, or its place among the sums.
+    single = sizes == 1
+    single_rows = np.array([groups[g][0] for g in np.flatnonzero(single).tolist()], dtype=np.int64)
+    out_lengths = np.zeros(len(groups), dtype=np.int64)
+    out_lengths[single] = lengths[single_rows]
+    out_lengths[several] = np.bincount(summed_group, minlength=len(groups))[several]
+    out_ptr = np.zeros(len(groups) + 1, dtype=np.int64)
+    np.cumsum(out_lengths, out=out_ptr[1:])
+    out_columns = np.empty(int(out_ptr[-1]), dtype=indices.dtype)
+    out_values = np.empty(int(out_ptr[-1]))
+    singles = np.flatnonzero(single)
+    source = ranges(indptr[single_rows], lengths[single_rows])
+    target = ranges(out_ptr[singles], out_lengths[singles])
+    out_columns[target], out_values[target] = indices[source], data[source]
+    target = ranges(out_ptr[several], out_lengths[several])
+    out_columns[target], out_values[target] = summed_columns, summed
+    return Rows(out_ptr, out_columns, out_values, (len(groups), vectors.shape[1]))
 
 
 def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from digest.cluster import cluster_articles
@@ -303,3 +304,21 @@ def test_the_two_sample_articles_form_one_story(sample_content: Path) -> None:
     groups = cluster_articles(articles, ClusterConfig())
     assert [0, 1] in groups
     assert len(groups) == len(articles) - 1
+
+
+def test_row_sums_of_groups_match_dense_sums() -> None:
+    from digest.cluster import Rows, _row_sums
+
+    rng = np.random.default_rng(4)
+    dense = rng.random((9, 12)) * (rng.random((9, 12)) < 0.4)
+    indptr = np.concatenate([[0], np.cumsum((dense > 0).sum(axis=1))]).astype(np.int64)
+    rows = Rows(indptr, np.nonzero(dense)[1].astype(np.int32), dense[dense > 0], dense.shape)
+    groups = [[4], [0, 7, 2], [1], [8, 3], [5], [6]]
+    sums = _row_sums(rows, groups)
+    for g, group in enumerate(groups):
+        a, b = sums.indptr[g], sums.indptr[g + 1]
+        got = np.zeros(12)
+        got[sums.indices[a:b]] = sums.data[a:b]
+        assert np.allclose(got, dense[group].sum(axis=0))
+        assert list(sums.indices[a:b]) == sorted(sums.indices[a:b])
+    assert np.array_equal(sums.data[: sums.indptr[1]], dense[4][dense[4] > 0])  # copied as is
