@@ -289,48 +289,68 @@ def _units(
     )
 
 
+SUM_GROUPS = 4096  # copy groups summed at a time (bounds the sort's temporaries)
+
+
 def _row_sums(vectors: Rows, groups: list[list[int]]) -> Rows:
     """One row per group: the sum of its rows (a group of one: a copy of its row). Each term's
     values are summed in row order, so the sums are the same whatever the groups' order.
 
-    Only the groups of several rows are sorted and summed (at 100,000 articles, sorting every
-    entry was ~0.5 GB of temporaries); the rest are copied as they are.
+    Only the groups of several rows are sorted and summed, SUM_GROUPS at a time (at 100,000
+    articles, sorting every entry at once was ~0.5 GB of temporaries); the rest are copied.
     """
     indptr, indices, data = vectors.indptr, vectors.indices, vectors.data
     lengths = np.diff(indptr)
     sizes = np.array([len(group) for group in groups], dtype=np.int64)
     several = np.flatnonzero(sizes > 1)
-    rows = np.array([row for g in several.tolist() for row in sorted(groups[g])], dtype=np.int64)
-    group = np.repeat(np.repeat(several, sizes[several]), lengths[rows])
-    entries = ranges(indptr[rows], lengths[rows])
-    columns, values = indices[entries].astype(np.int64), data[entries]
-    del entries
-    order = np.argsort(group * max(vectors.shape[1], 1) + columns, kind="stable")
-    group, columns, values = group[order], columns[order], values[order]
-    del order
-    first = np.ones(len(group), dtype=bool)
-    first[1:] = (group[1:] != group[:-1]) | (columns[1:] != columns[:-1])
-    starts = np.flatnonzero(first)
-    summed_group, summed_columns = group[starts], columns[starts]
-    summed = np.add.reduceat(values, starts) if len(starts) else values[:0]
-    del group, columns, values, first
+    summed_columns: list[np.ndarray] = []
+    summed_values: list[np.ndarray] = []
+    summed_lengths = np.zeros(len(groups), dtype=np.int64)
+    for start in range(0, len(several), SUM_GROUPS):
+        chunk = several[start : start + SUM_GROUPS]
+        columns, values, counts = _summed(vectors, [sorted(groups[g]) for g in chunk.tolist()])
+        summed_columns.append(columns)
+        summed_values.append(values)
+        summed_lengths[chunk] = counts
     # Per group, where its entries come from: a single row's own, or its place among the sums.
     single = sizes == 1
-    single_rows = np.array([groups[g][0] for g in np.flatnonzero(single).tolist()], dtype=np.int64)
-    out_lengths = np.zeros(len(groups), dtype=np.int64)
-    out_lengths[single] = lengths[single_rows]
-    out_lengths[several] = np.bincount(summed_group, minlength=len(groups))[several]
+    singles = np.flatnonzero(single)
+    single_rows = np.array([groups[g][0] for g in singles.tolist()], dtype=np.int64)
+    out_lengths = summed_lengths
+    out_lengths[singles] = lengths[single_rows]
     out_ptr = np.zeros(len(groups) + 1, dtype=np.int64)
     np.cumsum(out_lengths, out=out_ptr[1:])
     out_columns = np.empty(int(out_ptr[-1]), dtype=indices.dtype)
     out_values = np.empty(int(out_ptr[-1]))
-    singles = np.flatnonzero(single)
     source = ranges(indptr[single_rows], lengths[single_rows])
     target = ranges(out_ptr[singles], out_lengths[singles])
     out_columns[target], out_values[target] = indices[source], data[source]
+    del source, target
     target = ranges(out_ptr[several], out_lengths[several])
-    out_columns[target], out_values[target] = summed_columns, summed
+    if len(target):
+        out_columns[target] = np.concatenate(summed_columns)
+        out_values[target] = np.concatenate(summed_values)
     return Rows(out_ptr, out_columns, out_values, (len(groups), vectors.shape[1]))
+
+
+def _summed(vectors: Rows, groups: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sums of ``groups`` (rows ascending in each) end to end: columns, values, and how many
+    terms each sum has. A stable sort keeps each term's values in row order."""
+    indptr, indices, data = vectors.indptr, vectors.indices, vectors.data
+    lengths = np.diff(indptr)
+    rows = np.array([row for group in groups for row in group], dtype=np.int64)
+    sizes = np.array([len(group) for group in groups], dtype=np.int64)
+    group = np.repeat(np.repeat(np.arange(len(groups), dtype=np.int64), sizes), lengths[rows])
+    entries = ranges(indptr[rows], lengths[rows])
+    columns, values = indices[entries].astype(np.int64), data[entries]
+    order = np.argsort(group * max(vectors.shape[1], 1) + columns, kind="stable")
+    group, columns, values = group[order], columns[order], values[order]
+    first = np.ones(len(group), dtype=bool)
+    first[1:] = (group[1:] != group[:-1]) | (columns[1:] != columns[:-1])
+    starts = np.flatnonzero(first)
+    summed = np.add.reduceat(values, starts) if len(starts) else values[:0]
+    counts = np.bincount(group[starts], minlength=len(groups))
+    return columns[starts].astype(indices.dtype), summed, counts
 
 
 def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -1044,7 +1064,8 @@ def _joined(parts: Sequence[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
 
 
-ROWS_SPREAD = 32  # first rows of pairs spread out at a time (a buffer of this many dense rows)
+ROWS_SPREAD = 32  # first rows of pairs spread out at a time (a buffer of this many dense rows),
+SPREAD_CELLS = 1 << 21  # fewer when the vocabulary is large: the buffer stays under 16 MB
 
 
 def pair_cosines(vectors: Rows, pairs: np.ndarray) -> np.ndarray:
@@ -1062,13 +1083,14 @@ def pair_cosines(vectors: Rows, pairs: np.ndarray) -> np.ndarray:
     order = np.argsort(pairs[:, 0], kind="stable")
     firsts, starts = np.unique(pairs[order, 0], return_index=True)
     starts = np.append(starts, len(order))
-    dense = np.zeros((min(ROWS_SPREAD, len(firsts)), vectors.shape[1]))
-    for k in range(0, len(firsts), ROWS_SPREAD):
-        rows = firsts[k : k + ROWS_SPREAD]
+    spread_rows = max(1, min(ROWS_SPREAD, SPREAD_CELLS // max(vectors.shape[1], 1)))
+    dense = np.zeros((min(spread_rows, len(firsts)), vectors.shape[1]))
+    for k in range(0, len(firsts), spread_rows):
+        rows = firsts[k : k + spread_rows]
         spread = ranges(indptr[rows], lengths[rows])
         slot = np.repeat(np.arange(len(rows)), lengths[rows])
         dense[slot, indices[spread]] = data[spread]
-        chosen = order[starts[k] : starts[min(k + ROWS_SPREAD, len(firsts))]]
+        chosen = order[starts[k] : starts[min(k + spread_rows, len(firsts))]]
         second = pairs[chosen, 1]
         entries = ranges(indptr[second], lengths[second])
         which = np.repeat(np.arange(len(chosen)), lengths[second])
