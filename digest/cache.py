@@ -246,6 +246,37 @@ class ArrayCache(ShardedCache):
             np.savez(out, **arrays)
 
 
+def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write named arrays to ``path`` (``.npz``), whole or not at all; failing to write is only
+    logged: a cache is an optimisation, never a reason to fail."""
+    import numpy as np
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp, open(tmp, "wb") as out:
+            np.savez(out, **arrays)
+    except OSError as exc:
+        log.warning("could not write the cache in %s: %s", path.parent, exc)
+
+
+def load_arrays(path: Path, scope: str) -> dict[str, np.ndarray] | None:
+    """The arrays ``save_arrays`` wrote at ``path`` with a ``scope`` array equal to ``scope``;
+    None when there is no file, another scope, or anything unreadable (never unpickles)."""
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["scope"]) != scope:
+                log.info("ignoring cache %s written for another version or setting", path)
+                return None
+            return {name: data[name] for name in data.files}
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        log.info("ignoring unreadable cache %s: %s", path, exc)
+        return None
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[str]:
     """A temporary name to write to, then renamed to ``path``: a reader (or a crash) sees the

@@ -26,7 +26,6 @@ changed, or most rows changed, it is simply computed again.
 from __future__ import annotations
 
 import logging
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from digest import cluster
-from digest.cache import atomic_path
+from digest.cache import load_arrays, save_arrays
 
 log = logging.getLogger("digest")
 
@@ -58,39 +57,30 @@ _ARRAYS = ("idf", "top_ptr", "top_cols", "cand_ptr", "cand_rows", "pairs", "sims
 def save(path: Path, scope: str, last: LastEvents) -> None:
     """Write ``last`` (failing to is only logged: it is an optimisation)."""
     arrays = {name: getattr(last.events, name) for name in _ARRAYS}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as tmp, open(tmp, "wb") as out:
-            np.savez(
-                out,
-                scope=np.array(f"{FORMAT}|{scope}"),
-                digests=np.array(last.digests, dtype="U40"),
-                times=last.times,
-                vocab=last.vocab,
-                **arrays,
-            )
-    except OSError as exc:
-        log.warning("could not write the cache in %s: %s", path.parent, exc)
+    arrays.update(
+        scope=np.array(f"{FORMAT}|{scope}"),
+        digests=np.array(last.digests, dtype="U40"),
+        times=last.times,
+        vocab=last.vocab,
+    )
+    save_arrays(path, arrays)
 
 
 def load(path: Path, scope: str) -> LastEvents | None:
     """What ``save`` wrote at ``path`` for ``scope``, if it holds together; else None."""
+    data = load_arrays(path, f"{FORMAT}|{scope}")
+    if data is None:
+        return None
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if str(data["scope"]) != f"{FORMAT}|{scope}":
-                return None
-            last = LastEvents(
-                digests=data["digests"].tolist(),
-                times=data["times"],
-                vocab=data["vocab"],
-                events=cluster.EventCandidates(**{name: data[name] for name in _ARRAYS}),
-            )
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
-        log.info("ignoring unreadable cache %s: %s", path, exc)
-        return None
-    if not _fits(last):
+        last = LastEvents(
+            digests=data["digests"].tolist(),
+            times=data["times"],
+            vocab=data["vocab"],
+            events=cluster.EventCandidates(**{name: data[name] for name in _ARRAYS}),
+        )
+    except KeyError:
+        last = None
+    if last is None or not _fits(last):
         log.info("ignoring cache %s: its arrays do not fit together", path)
         return None
     return last

@@ -20,7 +20,6 @@ together, is ignored.
 from __future__ import annotations
 
 import logging
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from digest import cluster, eventstate
-from digest.cache import atomic_path
+from digest.cache import load_arrays, save_arrays
 
 log = logging.getLogger("digest")
 
@@ -81,26 +80,13 @@ def save(path: Path, scope: str, table: TermTable) -> None:
         "verdict_b": np.array([b for _, b in pairs], dtype="U40"),
         "verdict": np.array(list(table.verdicts.values()), dtype=bool),
     }
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as tmp, open(tmp, "wb") as out:
-            np.savez(out, **arrays)
-    except OSError as exc:
-        log.warning("could not write the cache in %s: %s", path.parent, exc)
+    save_arrays(path, arrays)
 
 
 def load(path: Path, scope: str) -> TermTable | None:
     """The table at ``path`` if it was written for ``scope`` and holds together, else None."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if str(data["scope"]) != f"{FORMAT}|{scope}":
-                log.info("ignoring cache %s written for another version", path)
-                return None
-            arrays = {name: data[name] for name in data.files}
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        log.info("ignoring unreadable cache %s: %s", path, exc)
+    arrays = load_arrays(path, f"{FORMAT}|{scope}")
+    if arrays is None:
         return None
     table = _table_or_none(arrays)
     if table is None:
