@@ -659,6 +659,8 @@ class Builder:
         events_scope = f"{scope}|{config.cluster.window_days!r}"
         table = termtable.load(path, scope) if path is not None else None
         groups, free = cluster.split_pins(articles)
+        if not free:  # every article pinned to its story: nothing to cluster
+            return cluster.in_order(groups)
         sub = [articles[i] for i in free]
         digests = [text_digests[i] for i in free]
         if table is None:

@@ -149,3 +149,17 @@ def test_builds_from_the_term_table_write_what_a_clean_build_writes(
     Builder(options, workers=1).build()
     assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
     assert termtable.load(table, "") is None and table.stat().st_size > 1000
+
+
+def test_a_site_whose_articles_are_all_pinned_builds_again_after_an_edit(tmp_path: Path) -> None:
+    options = cached_site(tmp_path, 6)
+    content = tmp_path / "content"
+    for path in sorted(content.glob("*.md")):
+        path.write_text(path.read_text().replace("---\n", f"---\nstory: s{path.stem[-1]}\n", 1))
+    Builder(options, workers=1).build()
+    edited = content / "a002.md"
+    edited.write_text(edited.read_text() + "\nA relief fund opened on Tuesday.\n")
+    report = Builder(options, workers=1).build()
+    assert report.stories == 6
+    build(tmp_path, "clean", workers=1)
+    assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
