@@ -175,37 +175,35 @@ class Builder:
 
         report_warnings = list(config_warnings)
         template_dirs = [d for d in (opts.templates_dir, _theme_dir()) if d.is_dir()]
-        # Started first, so its imports overlap everything up to summarizing (stopped at once
-        # when nothing changed).
-        self._start_warm_worker()
-        try:
-            listing, listing_warnings = self._list_content()
-            theme = _theme_fingerprint(template_dirs)
-            inputs = _inputs_digest(config, opts.config_file, theme, listing)
-            if not self.serving and self._last is None:
-                unchanged = self._unchanged_since_last_build(inputs, config, started)
-                if unchanged is not None:
-                    unchanged.warnings[:0] = config_warnings
-                    return unchanged
-            reused_stories = render_only and self._last is not None and self._last[0] == config
-            if reused_stories:
-                _, stories, story_warnings = self._last
-                files_read = summarized = 0
-                provisional = self._last_provisional
-                article_count = sum(len(s.articles) for s in stories)
-                report_warnings += story_warnings
-            else:
+        listing, listing_warnings = self._list_content()
+        theme = _theme_fingerprint(template_dirs)
+        inputs = _inputs_digest(config, opts.config_file, theme, listing)
+        if not self.serving and self._last is None:
+            unchanged = self._unchanged_since_last_build(inputs, config, started)
+            if unchanged is not None:
+                unchanged.warnings[:0] = config_warnings
+                return unchanged
+        reused_stories = render_only and self._last is not None and self._last[0] == config
+        if reused_stories:
+            _, stories, story_warnings = self._last
+            files_read = summarized = 0
+            provisional = self._last_provisional
+            article_count = sum(len(s.articles) for s in stories)
+            report_warnings += story_warnings
+        else:
+            self._start_warm_worker()
+            try:
                 articles, file_warnings, files_read = self._read_articles(config, listing, timings)
                 file_warnings[:0] = listing_warnings
                 stories, story_warnings, summarized, provisional = self._make_stories(
                     articles, config, timings, exact=exact
                 )
-                self._last_provisional = provisional
-                self._last = (config, stories, file_warnings + story_warnings)
-                article_count = len(articles)
-                report_warnings += file_warnings + story_warnings
-        finally:
-            self._stop_warm_worker()
+            finally:
+                self._stop_warm_worker()
+            self._last_provisional = provisional
+            self._last = (config, stories, file_warnings + story_warnings)
+            article_count = len(articles)
+            report_warnings += file_warnings + story_warnings
 
         from digest import render  # Jinja and Markdown: only when something is rendered
 
