@@ -4,7 +4,6 @@ what a clean build writes."""
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ from digest import cluster, termtable
 from digest.build import Builder
 from digest.model import Article
 from tests.test_build import build, cached_site, files_of, spy
+from tests.test_summarize import article as report
 
 SCOPE = "test-scope"
 WIRE = (
@@ -24,16 +24,7 @@ WIRE = (
 
 
 def article(n: int, text: str, title: str = "", day: int = 1) -> Article:
-    return Article(
-        id=f"a{n}",
-        path=f"a{n}.md",
-        format="md",
-        title=title or f"Report {n}",
-        title_given=True,
-        text=text,
-        body=text,
-        published=datetime(2025, 3, day, 9, tzinfo=UTC),
-    )
+    return report(f"a{n}", text, hours=24 * (day - 1), title=title or f"Report {n}")
 
 
 def corpus() -> list[Article]:
