@@ -675,7 +675,7 @@ class Builder:
             _give_back_memory()
             return found
         missing = {d: i for i, d in enumerate(digests) if d not in table.row_of}
-        computed = self._features_of([sub[i] for i in missing.values()])
+        computed = self._compute_features([(sub[i].title, sub[i].text) for i in missing.values()])
         features = dict(zip(missing, computed, strict=True))
         fresh = {d: termtable.fresh_row(f) for d, f in features.items()}
         terms, samples = termtable.assemble(table, digests, fresh)
@@ -716,15 +716,13 @@ class Builder:
             return None
         return self.options.site_dir / CACHE_DIR_NAME / "terms" / "table.npz"
 
-    def _features_of(self, articles: list[Article]) -> list[Any]:
-        """The clustering features of ``articles``, computed (on every core when many)."""
+    def _compute_features(self, keys: list[tuple[str, str]]) -> list[Any]:
+        """The clustering features of (title, text) keys, computed (on every core when many: in
+        batches, as each result carries numpy arrays back)."""
         from digest import cluster
 
-        keys = [(a.title, a.text) for a in articles]
-        if not keys:
-            return []
         if len(keys) < PARALLEL_MIN_ITEMS:
-            return cluster.compute_features(keys)
+            return cluster.compute_features(keys) if keys else []
         batches = [keys[i : i + FEATURE_BATCH] for i in range(0, len(keys), FEATURE_BATCH)]
         return [
             f
@@ -736,7 +734,7 @@ class Builder:
         """Have every article's clustering features in memory: from the cache, or computed.
 
         Each article's features are independent of the others: what the cache lacks is computed
-        on every core (in batches: each result carries numpy arrays back).
+        on every core (``_compute_features``).
         """
         from digest import cluster
 
@@ -758,15 +756,8 @@ class Builder:
                 cluster.remember_features([key], [features])
         for digest in current.values():
             cache.get(digest)  # keep the entries of this corpus, drop the rest
-        if len(missing) >= PARALLEL_MIN_ITEMS:
-            batches = [
-                missing[i : i + FEATURE_BATCH] for i in range(0, len(missing), FEATURE_BATCH)
-            ]
-            computed = self._map(cluster.compute_features, batches, label="features")
-            for batch, features in zip(batches, computed, strict=True):
-                cluster.remember_features(batch, features)
-        elif missing:
-            cluster.remember_features(missing, cluster.compute_features(missing))
+        if missing:
+            cluster.remember_features(missing, self._compute_features(missing))
         for key in missing:
             cache.put(current[key], cluster.pack_features(cluster.features_of_key(key)))
         cache.finish()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -210,7 +211,7 @@ def test_a_stream_that_outgrows_memory_is_staged_and_keeps_unchanged_files(
     result = write_stream(out, _stream(files), first.hashes)
     assert (result.written, result.unchanged) == (2, 18)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == files
-    assert (out / "p00.html").stat().st_mtime_ns == old, "linked from the previous site"
+    assert (out / "p00.html").stat().st_mtime_ns == OLD_MTIME, "linked from the previous site"
     assert (out / "p19.html").stat().st_mtime_ns == old
     assert not list(tmp_path.glob(".site.*"))
 
@@ -295,23 +296,34 @@ def test_chunks_of_an_unchanged_file_keep_its_mtime(
     assert not list(tmp_path.glob(".site.*")) and not list(out.rglob(".digest-tmp-*"))
 
 
+OLD_MTIME = 1_000_000_000
+
+
+def _spooling_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_memory: bool, extra: dict[str, bytes]
+) -> tuple[Path, dict[str, bytes], Any]:
+    """A written site of 20 pages and ``extra``, all mtimes set to OLD_MTIME, with chunked files
+    spooled in memory (or in a temporary file, when not ``in_memory``)."""
+    import digest.output
+
+    monkeypatch.setattr(digest.output, "SPOOL_HELD_BYTES", 1000 if in_memory else 4)
+    out = tmp_path / "site"
+    pages = {f"p{i:02d}.html": f"page {i}".encode() for i in range(20)}
+    first = write_site(out, {**pages, **extra})
+    _set_mtimes(out, OLD_MTIME)
+    return out, pages, first
+
+
 @pytest.mark.parametrize("spooled_in_memory", [True, False])
 def test_changed_chunks_are_replaced_in_place(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spooled_in_memory: bool
 ) -> None:
-    import digest.output
-
-    monkeypatch.setattr(digest.output, "SPOOL_HELD_BYTES", 1000 if spooled_in_memory else 4)
-    out = tmp_path / "site"
-    pages = {f"p{i:02d}.html": f"page {i}".encode() for i in range(20)}
-    first = write_site(out, {**pages, MARKER: b"{}"})
-    old = 1_000_000_000
-    _set_mtimes(out, old)
+    out, pages, first = _spooling_site(tmp_path, monkeypatch, spooled_in_memory, {MARKER: b"{}"})
     files = {**pages, MARKER: b'{"changed":true}'}
     result = write_stream(out, _chunked_stream(files), first.hashes)
     assert (result.written, result.unchanged) == (1, 20)
     assert (out / MARKER).read_bytes() == b'{"changed":true}'
-    assert (out / "p00.html").stat().st_mtime_ns == old, "nothing else was touched"
+    assert (out / "p00.html").stat().st_mtime_ns == OLD_MTIME, "nothing else was touched"
 
 
 @pytest.mark.parametrize("spooled_in_memory", [True, False])
@@ -320,18 +332,14 @@ def test_changed_chunks_too_big_to_hold_start_a_new_folder(
 ) -> None:
     import digest.output
 
-    monkeypatch.setattr(digest.output, "SPOOL_HELD_BYTES", 1000 if spooled_in_memory else 10)
-    out = tmp_path / "site"
-    pages = {f"p{i:02d}.html": f"page {i}".encode() for i in range(20)}
-    first = write_site(out, {**pages, "big.json": b"x" * 500})
-    old = 1_000_000_000
-    _set_mtimes(out, old)
+    extra = {"big.json": b"x" * 500}
+    out, pages, first = _spooling_site(tmp_path, monkeypatch, spooled_in_memory, extra)
     monkeypatch.setattr(digest.output, "PENDING_BYTES", 100)
     files = {**pages, "big.json": b"y" * 500}
     result = write_stream(out, _chunked_stream(files), first.hashes)
     assert (result.written, result.unchanged) == (1, 20)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == files
-    assert (out / "p00.html").stat().st_mtime_ns == old, "linked from the previous site"
+    assert (out / "p00.html").stat().st_mtime_ns == OLD_MTIME, "linked from the previous site"
     assert not list(tmp_path.glob(".site.*"))
 
 
