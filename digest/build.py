@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import threading
@@ -33,8 +32,10 @@ from digest.cache import (
     article_from_json,
     article_to_json,
     code_fingerprint,
+    read_json,
     summary_from_json,
     summary_to_json,
+    write_json,
 )
 from digest.config import Config, load_config
 from digest.model import Article, Day, Site, Story
@@ -341,7 +342,7 @@ class Builder:
         if not self._persistent_cache:
             return None
         try:
-            manifest = json.loads(self._manifest_path().read_text(encoding="utf-8"))
+            manifest = read_json(self._manifest_path())
             if manifest.get("inputs") != inputs:
                 return None
             outputs: dict[str, list[int]] = manifest["outputs"]
@@ -381,7 +382,7 @@ class Builder:
             if self._encoded is not None:
                 self._encoded.save(pagerecord.stories_path(self._pages_path()), salt)
                 self._encoded = None  # the bytes of every story: of no use any more
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             log.warning("could not write %s: %s", self._pages_path(), exc)
         manifest = {
             "inputs": inputs,
@@ -396,10 +397,8 @@ class Builder:
         path = self._manifest_path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}")
-            tmp.write_text(json.dumps(manifest), encoding="utf-8")
-            os.replace(tmp, path)
-        except OSError as exc:
+            write_json(path, manifest)
+        except (OSError, ValueError) as exc:
             log.warning("could not write %s: %s", path, exc)
 
     def _load_config(self) -> tuple[Config, list[str]]:

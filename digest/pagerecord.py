@@ -30,13 +30,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import json
 import operator
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from digest.cache import read_json, write_json
 from digest.model import Article, Story
 from digest.output import hash_of_site_file
 
@@ -227,13 +227,13 @@ class EncodedStories:
         head = {"salt": salt, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         index.parent.mkdir(parents=True, exist_ok=True)
         _replace(_data_path(index), data)  # the bytes first: the index names their hash
-        _replace(index, json.dumps({**head, "keys": keys}).encode("utf-8"))
+        write_json(index, {**head, "keys": keys})
 
     @classmethod
     def load(cls, index: Path, salt: str) -> EncodedStories:
         """What ``save`` stored for ``salt``; nothing when it is missing, damaged or other."""
         try:
-            head = json.loads(index.read_bytes())
+            head = read_json(index)
             if not isinstance(head, dict) or head.get("salt") != salt:
                 return cls({})
             data = _data_path(index).read_bytes()
@@ -280,7 +280,7 @@ def load(path: Path, salt: str, output: Path) -> PageRecord:
     """
     recorded: dict[str, Any] = {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json(path)
         if isinstance(data, dict) and data.get("salt") == salt:
             files = data.get("files")
             recorded = files if isinstance(files, dict) else {}
@@ -331,6 +331,4 @@ def save(
         if rel in stats
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(json.dumps({"salt": salt, "files": files}), encoding="utf-8")
-    os.replace(tmp, path)
+    write_json(path, {"salt": salt, "files": files})
