@@ -152,7 +152,7 @@ class Builder:
         self._warm: Any = None  # warmworker.WarmWorker of this build, while it may summarize
         self._text_digests: dict[int, str] = {}  # id(article) -> text_digest, this build's
         self._encoded: pagerecord.EncodedStories | None = None  # the last write's (page record)
-        self._stats: dict[str, pagerecord.Stat] | None = None  # output files after the last write
+        self._scan: pagerecord.OutputScan | None = None  # the output after the last write
 
     # -- the build ----------------------------------------------------------------------------
 
@@ -283,7 +283,7 @@ class Builder:
             record = pagerecord.load(self._pages_path(), record_salt, self.options.output_dir)
             record.vouch(self._articles_as_read())
             known = record.hashes
-        self._fingerprints, self._pages_kept, self._encoded, self._stats = {}, 0, None, None
+        self._fingerprints, self._pages_kept, self._encoded, self._scan = {}, 0, None, None
         files = _timed(render.iter_site(site, config, template_dirs, memo, record), rendering)
         try:
             result = write_stream(
@@ -298,7 +298,7 @@ class Builder:
                 self._encoded = record.stories
                 if result.touched is not None:  # the rest is as the record found it
                     output = self.options.output_dir
-                    self._stats = pagerecord.stats_after(record.stats, result.touched, output)
+                    self._scan = record.scan.after(result.touched, output)
         except _RenderFailed as failed:  # a theme error: name the template and line
             raise BuildError(_describe_render_error(failed.error)) from failed.error
         except StaleOutput as exc:
@@ -346,7 +346,10 @@ class Builder:
             if manifest.get("inputs") != inputs:
                 return None
             outputs: dict[str, list[int]] = manifest["outputs"]
-            if _output_stats(self.options.output_dir) != {k: tuple(v) for k, v in outputs.items()}:
+            last = pagerecord.recorded_scan(outputs, manifest["folders"])
+            scan = pagerecord.scan_output(self.options.output_dir, last)
+            found = {rel: _manifest_stat(st) for rel, st in scan.files.items()}
+            if found != {k: tuple(v) for k, v in outputs.items()}:
                 return None
             report = manifest["report"]
             return BuildReport(
@@ -372,12 +375,18 @@ class Builder:
     ) -> None:
         if not self._persistent_cache:
             return
-        stats = self._stats
-        if stats is None:
-            stats = pagerecord.output_stats(self.options.output_dir)
+        scan = self._scan
+        if scan is None:
+            scan = pagerecord.scan_output(self.options.output_dir)
+        path = self._manifest_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            settled = pagerecord.settled_folders(scan, path.parent)
+        except OSError:
+            settled = {}  # then nothing is written below either
         try:
             pagerecord.save(
-                self._pages_path(), salt, stats, self._written or {}, self._fingerprints
+                self._pages_path(), salt, scan, self._written or {}, self._fingerprints, settled
             )
             if self._encoded is not None:
                 self._encoded.save(pagerecord.stories_path(self._pages_path()), salt)
@@ -386,7 +395,8 @@ class Builder:
             log.warning("could not write %s: %s", self._pages_path(), exc)
         manifest = {
             "inputs": inputs,
-            "outputs": {k: list(_manifest_stat(v)) for k, v in stats.items()},
+            "outputs": {k: list(_manifest_stat(v)) for k, v in scan.files.items()},
+            "folders": settled,
             "report": {
                 "warnings": warnings,
                 "articles": report.articles,
@@ -394,9 +404,7 @@ class Builder:
                 "days": report.days,
             },
         }
-        path = self._manifest_path()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             write_json(path, manifest)
         except (OSError, ValueError) as exc:
             log.warning("could not write %s: %s", path, exc)
@@ -1015,11 +1023,6 @@ def _inputs_digest(
     for rel, _, stat in listing:
         h.update(f"\0{rel}\0{stat}".encode("utf-8", "surrogatepass"))
     return h.hexdigest()
-
-
-def _output_stats(output: Path) -> dict[str, tuple[int, int]]:
-    """Every file of the output folder: relative path -> (size, mtime_ns)."""
-    return {rel: _manifest_stat(st) for rel, st in pagerecord.output_stats(output).items()}
 
 
 def _manifest_stat(stat: pagerecord.Stat) -> tuple[int, int]:

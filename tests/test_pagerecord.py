@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -283,20 +285,73 @@ def test_encoded_stories_come_back_as_saved_and_only_for_their_salt(tmp_path: Pa
     assert pagerecord.EncodedStories.load(index, "pepper").get("a", lambda: b"made") == b"made"
 
 
-def test_an_edit_walks_the_output_folder_once_and_records_it_as_a_walk_would(
+def test_an_edit_scans_the_output_folder_once_and_records_it_as_a_full_scan_would(
     site: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    walks = spy(monkeypatch, pagerecord, "output_stats")
+    (site / ".digest-cache" / "manifest.json").unlink()  # the record alone: one scan
+    listings = spy(monkeypatch, os, "scandir")
+    scans = spy(monkeypatch, pagerecord, "scan_output")
     append(site / "content" / "a007.md", "A relief fund opened on Tuesday.")
     report = fresh_build(site)
     assert report.written >= 1
-    assert len(walks) == 1
+    assert len(scans) == 1
+    output = str(site / "site")
+    listed = [str(path) for path, *_ in listings if str(path).startswith(output)]
+    folders = pagerecord.scan_output(site / "site").folders
+    assert len(listed) < len(folders) / 4, "folders as recorded are not listed again"
     monkeypatch.undo()
-    record = json.loads((site / ".digest-cache" / "pages.json").read_text())["files"]
-    stats = pagerecord.output_stats(site / "site")
-    assert {rel: entry[:4] for rel, entry in record.items()} == {
-        rel: list(stat) for rel, stat in stats.items()
+    record = json.loads((site / ".digest-cache" / "pages.json").read_text())
+    full = pagerecord.scan_output(site / "site")
+    assert {rel: entry[:4] for rel, entry in record["files"].items()} == {
+        rel: list(stat) for rel, stat in full.files.items()
     }
+    assert record["folders"].items() <= {k: list(v) for k, v in full.folders.items()}.items()
+
+
+def test_a_file_put_into_a_recorded_folder_is_found_and_removed(site: Path) -> None:
+    folder = next((site / "site" / "articles").glob("*/"))
+    (folder / "stray.html").write_text("not ours")
+    report = fresh_build(site)
+    assert "check" not in report.timings, "the no-op check saw the new file"
+    assert not (folder / "stray.html").exists()
+    build(site, "clean", workers=1)
+    assert files_of(site / "site") == files_of(site / "clean")
+
+
+def test_a_folder_replaced_by_hand_is_listed_again(site: Path) -> None:
+    folder = next((site / "site" / "articles").glob("*/"))
+    page = (folder / "index.html").read_bytes()
+    shutil.rmtree(folder)
+    folder.mkdir()
+    (folder / "other.html").write_text("not ours")
+    fresh_build(site)
+    assert sorted(p.name for p in folder.iterdir()) == ["index.html"]
+    assert (folder / "index.html").read_bytes() == page
+
+
+def test_a_scan_trusts_a_recorded_folder_only_while_its_stat_is_as_recorded(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "one.html").write_text("1")
+    first = pagerecord.scan_output(tmp_path)
+    assert set(first.files) == {"a/one.html"} and set(first.folders) == {"", "a/"}
+    (tmp_path / "a" / "two.html").write_text("2")
+    assert set(pagerecord.scan_output(tmp_path, first).files) == {"a/one.html", "a/two.html"}
+    # As recorded (a stat that matches): the record's names are taken without listing.
+    pretend = pagerecord.OutputScan(first.files, pagerecord.scan_output(tmp_path).folders)
+    assert set(pagerecord.scan_output(tmp_path, pretend).files) == {"a/one.html"}
+
+
+def test_a_folder_changed_in_the_current_clock_tick_is_not_settled(tmp_path: Path) -> None:
+    output, cache = tmp_path / "site", tmp_path / "cache"
+    for folder in (output / "old", output / "new", cache):
+        folder.mkdir(parents=True)
+    time.sleep(0.05)  # past any file-system clock tick here: the rest is settled
+    late = time.time_ns() + 10**9
+    os.utime(output / "new", ns=(late, late))  # as if changed after the probe's tick
+    scan = pagerecord.scan_output(output)
+    assert set(pagerecord.settled_folders(scan, cache)) == {"", "old/"}
 
 
 def test_pages_an_edit_does_not_reach_are_not_rendered(
