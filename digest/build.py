@@ -699,13 +699,21 @@ class Builder:
         judge = termtable.CopyJudge(digests, table.verdicts, shingles_of)
         times = np.array([cluster.day_number(a) for a in sub], dtype=float)
         last = eventstate.load(events_path, events_scope) if events_path is not None else None
+        memo = None
+        if last is not None and events_path is not None:
+            memo = eventstate.load_merge(
+                termtable.merge_path(events_path), events_scope, last.digests
+            )
         window = config.cluster.window_days
-        finder = eventstate.Finder(last, digests, times, terms.vocab, window)
-        rows, events = cluster.cluster_terms(terms, samples, times, judge, config.cluster, finder)
+        finder = eventstate.Finder(last, digests, times, terms.vocab, window, memo)
+        rows, events, memo = cluster.cluster_terms(
+            terms, samples, times, judge, config.cluster, finder, finder.reuse
+        )
         if path is not None and events_path is not None:
             termtable.save(path, scope, termtable.table_of(digests, terms, samples, judge.used))
             last = eventstate.LastEvents(digests, times, terms.vocab, events)
             eventstate.save(events_path, events_scope, last)
+            eventstate.save_merge(termtable.merge_path(events_path), events_scope, digests, memo)
         log.info(
             "clustering: %d of %d articles from the term table, %d copy checks anew, "
             "partners found anew for %s",

@@ -182,7 +182,9 @@ def cluster_with_snapshot(
         units = _units(prep.vectors, prep.times, copy_pairs, edges, window)
         if not keep:
             del prep  # the articles' vectors (~170 MB at 100,000): merging needs the units' only
-        free_groups = _merge_units(units, window, threshold)
+        free_groups, memo = _merge_units(units, window, threshold)
+        if keeper is not None:
+            keeper.merged(memo)
         if keep:
             snapshot = Snapshot(
                 config=config,
@@ -219,14 +221,16 @@ def cluster_terms(
     is_copy_pair: Callable[[int, int], bool],
     config: ClusterConfig,
     find_events: Callable[[Rows, np.ndarray], EventCandidates] | None = None,
-) -> tuple[list[list[int]], EventCandidates]:
+    reuse: Callable[[], MergeReuse | None] | None = None,
+) -> tuple[list[list[int]], EventCandidates, MergeMemo]:
     """Groups of rows, from articles given as their term rows and shingle samples (without pins),
     and the same-event candidates found on the way.
 
     The same steps and arithmetic as ``cluster_with_snapshot``, which makes the rows from the
     articles' features: given the same rows, the same groups. ``is_copy_pair(i, j)`` verifies a
     candidate pair of copies; ``find_events(vectors, idf)``, if given, stands in for
-    ``event_candidates`` (``eventstate`` reuses the last clustering's, with the same result).
+    ``event_candidates`` (``eventstate`` reuses the last clustering's, with the same result);
+    ``reuse()``, if given, is asked after it what of the last merge may be kept (``_merge_units``).
     """
     window, threshold = config.window_days, threshold_of(config)
     copy_pairs = [p for p in copy_candidates(samples, times, window) if is_copy_pair(*p)]
@@ -238,7 +242,8 @@ def cluster_terms(
     edges = strongest_first(events.pairs, events.sims, threshold)
     units = _units(vectors, times, copy_pairs, edges, window)
     del vectors
-    return _merge_units(units, window, threshold), events
+    groups, memo = _merge_units(units, window, threshold, reuse() if reuse is not None else None)
+    return groups, events, memo
 
 
 def threshold_of(config: ClusterConfig) -> float:
@@ -362,12 +367,52 @@ def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 EDGE_CHUNK = 65536  # edges turned into Python ints at a time (all at once: ~150 B per edge)
 
 
-def _merge_units(units: _Units, window: float, threshold: float) -> list[list[int]]:
+@dataclass(frozen=True)
+class MergeMemo:
+    """What a merge leaves per row for the next one (``eventstate`` keeps it): each row's unit,
+    its component of the graph of units the edges join, and its group. The numbers only say
+    which rows are together."""
+
+    unit_of: np.ndarray
+    component_of: np.ndarray
+    group_of: np.ndarray
+
+
+@dataclass(frozen=True)
+class MergeReuse:
+    """The last merge's memo (by its rows), and how this clustering's rows relate to those."""
+
+    memo: MergeMemo
+    old_of: np.ndarray  # per row: the same text's row in the last clustering, or -1
+    # per row: its vector, date and candidate partners are as in the last clustering (then so
+    # are its edges to every other steady row, and their cosines)
+    steady: np.ndarray
+
+
+def _merge_units(
+    units: _Units, window: float, threshold: float, reuse: MergeReuse | None = None
+) -> tuple[list[list[int]], MergeMemo]:
+    """Merge the units along the edges, strongest first; the groups (rows) and the memo.
+
+    Merging only ever joins units an edge joins, so each component of that graph is merged on
+    its own, from its own units and edges in their order. A component whose units, edges and
+    cosines are all as in the last merge ends as it did then: with ``reuse``, only the others
+    are merged again (``_components_to_merge``), and the rest keep their last groups.
+    """
+    unit_edges = units.unit_of[units.edges] if len(units.edges) else np.zeros((0, 2), np.int64)
+    component = _components(len(units.members), unit_edges)
+    redo = (
+        _components_to_merge(units, component, reuse)
+        if reuse is not None
+        else np.ones(len(units.members), dtype=bool)
+    )
     events = _Merger(units.vectors, np.zeros(len(units.members)), window)
     events.first, events.last = list(units.first), list(units.last)
     parent = events.parent
-    for start in range(0, len(units.edges), EDGE_CHUNK):
-        for i, j in units.unit_of[units.edges[start : start + EDGE_CHUNK]].tolist():
+    if not redo.all():
+        unit_edges = unit_edges[redo[unit_edges[:, 0]]]  # both ends share the component
+    for start in range(0, len(unit_edges), EDGE_CHUNK):
+        for i, j in unit_edges[start : start + EDGE_CHUNK].tolist():
             # Roots found here, inline: most edges join two reports already in one cluster,
             # and a call per lookup was most of the merge's time.
             while parent[i] != i:
@@ -378,7 +423,80 @@ def _merge_units(units: _Units, window: float, threshold: float) -> list[list[in
                 j = parent[j]
             if i != j:
                 events.try_merge(i, j, threshold)
-    return [[i for unit in group for i in units.members[unit]] for group in events.groups()]
+    by_root: dict[int, list[int]] = {}
+    for unit in np.flatnonzero(redo).tolist():
+        by_root.setdefault(events.find(unit), []).extend(units.members[unit])
+    groups = list(by_root.values())
+    if reuse is not None:
+        kept_rows = np.flatnonzero(~redo[units.unit_of])
+        last_group = reuse.memo.group_of[reuse.old_of[kept_rows]]
+        by_group: dict[int, list[int]] = {}
+        for row, group in zip(kept_rows.tolist(), last_group.tolist(), strict=True):
+            by_group.setdefault(group, []).append(row)
+        groups.extend(by_group.values())
+    group_of = np.empty(len(units.unit_of), dtype=np.int64)
+    for number, group in enumerate(groups):
+        group_of[group] = number
+    return groups, MergeMemo(units.unit_of, component[units.unit_of], group_of)
+
+
+def _components(n: int, edges: np.ndarray) -> np.ndarray:
+    """Per node of a graph of ``n`` nodes, the smallest node of its connected component.
+
+    Each round hooks every edge's two labels to their smaller one, then jumps pointers until
+    each label is its own: a few rounds of whole-array steps, no per-edge Python loop.
+    """
+    label = np.arange(n, dtype=np.int64)
+    if len(edges) == 0:
+        return label
+    a, b = edges[:, 0], edges[:, 1]
+    while True:
+        low = np.minimum(label[a], label[b])
+        hooked = label.copy()
+        np.minimum.at(hooked, label[a], low)
+        np.minimum.at(hooked, label[b], low)
+        while True:
+            jumped = hooked[hooked]
+            if np.array_equal(jumped, hooked):
+                break
+            hooked = jumped
+        if np.array_equal(hooked, label):
+            return label
+        label = hooked
+
+
+def _components_to_merge(units: _Units, component: np.ndarray, reuse: MergeReuse) -> np.ndarray:
+    """Per unit: whether its component must be merged again.
+
+    A unit is *changed* when one of its rows is not steady or its rows are not exactly one
+    unit of the last merge. A component is kept when none of its units changed and none of its
+    rows was in a last component that held a changed unit's row or a row now gone: then it is
+    that last component, with the same units, edges and cosines, merged in the same order.
+    """
+    memo, old_of, unit_of = reuse.memo, reuse.old_of, units.unit_of
+    n_units = len(units.members)
+    mapped = old_of >= 0
+    last_unit = np.where(mapped, memo.unit_of[np.maximum(old_of, 0)], -1)
+    lowest = np.full(n_units, np.iinfo(np.int64).max)
+    highest = np.full(n_units, -1, dtype=np.int64)
+    np.minimum.at(lowest, unit_of, last_unit)
+    np.maximum.at(highest, unit_of, last_unit)
+    last_sizes = np.bincount(memo.unit_of, minlength=1)
+    sizes = np.bincount(unit_of, minlength=n_units)
+    same_rows = (lowest == highest) & (highest >= 0)
+    same_rows[same_rows] = last_sizes[highest[same_rows]] == sizes[same_rows]
+    changed = ~same_rows
+    changed[unit_of[~reuse.steady]] = True
+    changed_row = changed[unit_of]
+    touched = np.zeros(int(memo.component_of.max(initial=-1)) + 1, dtype=bool)
+    touched[memo.component_of[old_of[changed_row & mapped]]] = True
+    gone = np.ones(len(memo.unit_of), dtype=bool)
+    gone[old_of[mapped]] = False
+    touched[memo.component_of[gone]] = True
+    redo_row = changed_row | (mapped & touched[memo.component_of[np.maximum(old_of, 0)]])
+    redo = np.zeros(n_units, dtype=bool)
+    redo[component[unit_of[redo_row]]] = True
+    return redo[component]
 
 
 # -- features --------------------------------------------------------------------------------
@@ -418,6 +536,8 @@ class Keeper(Protocol):
     def terms(self, terms: TermRows) -> None: ...
 
     def events(self, times: np.ndarray, vocab: np.ndarray, events: EventCandidates) -> None: ...
+
+    def merged(self, memo: MergeMemo) -> None: ...
 
 
 # One article's indexable terms (as stable 64-bit ids), which of them hold digits, their counts

@@ -21,10 +21,15 @@ its top columns and its partners, with the idf of every term and the cosine of e
 Everything else is copied, and the result is exactly ``cluster.event_candidates``'s (the tests
 compare the two after edits of every kind). When the articles were reordered, the window
 changed, or most rows changed, it is simply computed again.
+
+The last merge's memo (``cluster.MergeMemo``, in ``merge.npz`` beside) lets the merge keep the
+groups of every component of the graph an edit did not reach: ``Finder.reuse`` says which rows
+are *steady* (vector, date and partners as they were), which ``cluster._merge_units`` needs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -86,6 +91,42 @@ def load(path: Path, scope: str) -> LastEvents | None:
     return last
 
 
+def save_merge(path: Path, scope: str, digests: Sequence[str], memo: cluster.MergeMemo) -> None:
+    """Write the memo of a merge of the rows named by ``digests`` (only logged if it fails)."""
+    save_arrays(
+        path,
+        {
+            "scope": np.array(f"{FORMAT}|{scope}|{_rows_name(digests)}"),
+            "unit_of": memo.unit_of,
+            "component_of": memo.component_of,
+            "group_of": memo.group_of,
+        },
+    )
+
+
+def load_merge(path: Path, scope: str, digests: Sequence[str]) -> cluster.MergeMemo | None:
+    """What ``save_merge`` wrote for ``scope`` and these rows, if it holds together."""
+    data = load_arrays(path, f"{FORMAT}|{scope}|{_rows_name(digests)}")
+    if data is None:
+        return None
+    try:
+        memo = cluster.MergeMemo(data["unit_of"], data["component_of"], data["group_of"])
+    except KeyError:
+        return None
+    if not all(
+        a.dtype == np.int64 and a.shape == (len(digests),) and _indices_below(a, len(digests))
+        for a in (memo.unit_of, memo.component_of, memo.group_of)
+    ):
+        log.info("ignoring cache %s: its arrays do not fit together", path)
+        return None
+    return memo
+
+
+def _rows_name(digests: Sequence[str]) -> str:
+    """One short name for a list of rows: the memo is valid for exactly these."""
+    return hashlib.sha256("\n".join(digests).encode()).hexdigest()[:32]
+
+
 def _fits(last: LastEvents) -> bool:
     n, columns, e = len(last.digests), len(last.vocab), last.events
     pointers_fit = all(
@@ -125,16 +166,26 @@ class Finder:
     times: np.ndarray
     vocab: np.ndarray
     window: float
+    memo: cluster.MergeMemo | None = None  # the last merge's (by the rows of ``last``)
     compared: int = -1  # rows whose partners were found anew (-1: all, from scratch)
+    old_of: np.ndarray | None = None  # set by a reuse: per row, its row in ``last`` or -1
+    steady: np.ndarray | None = None  # set by a reuse: per row, whether nothing of it moved
 
     def __call__(self, vectors: cluster.Rows, idf: np.ndarray) -> cluster.EventCandidates:
         found = None
         if self.last is not None:
             found = _update(self, vectors, idf)
         if found is None:
-            self.compared = -1
+            self.compared, self.old_of, self.steady = -1, None, None
             found = cluster.event_candidates(vectors, idf, self.times, self.window)
         return found
+
+    def reuse(self) -> cluster.MergeReuse | None:
+        """For ``cluster_terms``: what of the last merge this clustering may keep (after the
+        call: only a reuse of the last same-event work knows which rows are steady)."""
+        if self.memo is None or self.old_of is None or self.steady is None:
+            return None
+        return cluster.MergeReuse(self.memo, self.old_of, self.steady)
 
 
 def _update(
@@ -219,6 +270,7 @@ def _update(
     sims[known] = old.sims[slot[found]]
     sims[~known] = cluster.pair_cosines(vectors, pairs[~known])
     finder.compared = len(rows)
+    finder.old_of, finder.steady = old_of, ~compare  # partners, vector and date as they were
     return cluster.EventCandidates(idf, top_ptr, top_cols, cand_ptr, cand_rows, pairs, sims)
 
 

@@ -260,3 +260,13 @@ class TableKeeper:
         if self.events_path is not None:
             last = eventstate.LastEvents(self.names, times, vocab, events)
             eventstate.save(self.events_path, self.events_scope, last)
+
+    def merged(self, memo: cluster.MergeMemo) -> None:
+        if self.events_path is not None:
+            path = merge_path(self.events_path)
+            eventstate.save_merge(path, self.events_scope, self.names, memo)
+
+
+def merge_path(events_path: Path) -> Path:
+    """Where the merge memo of the same-event candidates at ``events_path`` is kept."""
+    return events_path.with_name("merge.npz")

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from digest import cluster, eventstate
+from digest.config import ClusterConfig
 from digest.text import text_digest
 
 WINDOW = 3.0
@@ -154,3 +155,91 @@ def test_saved_and_loaded_and_a_bad_file_is_ignored(tmp_path: Path) -> None:
     assert eventstate.load(path, "scope") is None
     path.write_bytes(b"\x93NUMPY garbage")
     assert eventstate.load(path, "scope") is None
+
+
+def clustered(
+    rows: list[tuple[str, str, float]],
+    last: eventstate.LastEvents | None = None,
+    memo: cluster.MergeMemo | None = None,
+) -> tuple[list[list[int]], eventstate.LastEvents, cluster.MergeMemo, eventstate.Finder]:
+    """The groups of ``rows`` as a one-shot build finds them, reusing ``last`` and ``memo``."""
+    features = cluster.compute_features([(title, text) for title, text, _ in rows])
+    terms = cluster._term_rows(features)
+    samples = [cluster.shingle_sample(f[3]) for f in features]
+    times = np.array([t for _, _, t in rows], dtype=float)
+    digests = [text_digest(title, text) for title, text, _ in rows]
+    finder = eventstate.Finder(last, digests, times, terms.vocab, WINDOW, memo)
+
+    def judge(i: int, j: int) -> bool:
+        return cluster.is_copy(features[i][3], features[j][3])
+
+    vocab = terms.vocab
+    groups, events, memo = cluster.cluster_terms(
+        terms, samples, times, judge, ClusterConfig(window_days=WINDOW), finder, finder.reuse
+    )
+    last = eventstate.LastEvents(digests, times, vocab, events)
+    return cluster.in_order(groups), last, memo, finder
+
+
+def with_copies(seed: int) -> list[tuple[str, str, float]]:
+    """A stream with wire copies (a report republished with a line of its own) and a loner."""
+    rows = stream(seed)
+    rng = random.Random(seed)
+    for k in rng.sample(range(len(rows)), 12):
+        title, text, day = rows[k]
+        rows.append((title, f"{text}\nReported by outlet {k}.", day))
+    rows.insert(len(rows) // 3, ("Unique " + _word(rng), "Nothing shared.", 5.0))
+    return rows
+
+
+@pytest.mark.parametrize("kind", [*KINDS, "remove unique"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_merge_that_keeps_what_an_edit_did_not_reach_groups_as_from_scratch(
+    kind: str, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = with_copies(seed)
+    _, last, memo, _ = clustered(rows)
+    rows = edited(rows, kind, random.Random(seed))
+    merges: list[int] = []
+    real = cluster._Merger.try_merge
+
+    def counted(self: cluster._Merger, i: int, j: int, threshold: float) -> bool:
+        merges.append(i)
+        return real(self, i, j, threshold)
+
+    monkeypatch.setattr(cluster._Merger, "try_merge", counted)
+    kept, _, _, finder = clustered(rows, last, memo)
+    reused = len(merges)
+    scratch, *_ = clustered(rows)
+    assert kept == scratch
+    assert any(len(group) > 1 for group in scratch)
+    if kind in REUSED and finder.compared >= 0:  # else no row is known steady: all merged
+        assert finder.reuse() is not None
+        assert reused < len(merges) - reused, "some components were kept, not merged again"
+
+
+def test_merges_keep_groups_as_from_scratch_edit_after_edit() -> None:
+    rng = random.Random(11)
+    rows = with_copies(7)
+    _, last, memo, _ = clustered(rows)
+    reuses = 0
+    for _ in range(5):
+        for kind in rng.sample(KINDS, 2):
+            rows = edited(rows, kind, rng)
+        kept, last, memo, finder = clustered(rows, last, memo)
+        reuses += finder.reuse() is not None
+        assert kept == clustered(rows)[0]
+    assert reuses >= 2
+
+
+def test_a_merge_memo_is_saved_for_its_rows_only(tmp_path: Path) -> None:
+    rows = with_copies(4)
+    _, last, memo, _ = clustered(rows)
+    path = tmp_path / "merge.npz"
+    eventstate.save_merge(path, "scope", last.digests, memo)
+    loaded = eventstate.load_merge(path, "scope", last.digests)
+    assert loaded is not None and np.array_equal(loaded.group_of, memo.group_of)
+    assert eventstate.load_merge(path, "scope", last.digests[1:]) is None  # other rows
+    assert eventstate.load_merge(path, "other scope", last.digests) is None
+    path.write_bytes(b"garbage")
+    assert eventstate.load_merge(path, "scope", last.digests) is None
