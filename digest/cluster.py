@@ -180,9 +180,11 @@ def cluster_with_snapshot(
         edges = strongest_first(events.pairs, events.sims, threshold)
         del events
         units = _units(prep.vectors, prep.times, copy_pairs, edges, window)
+        unit_vectors = _unit_vectors(prep.vectors, units.members)
         if not keep:
             del prep  # the articles' vectors (~170 MB at 100,000): merging needs the units' only
-        free_groups, memo = _merge_units(units, window, threshold)
+        free_groups, memo = _merge_units(units, lambda _: unit_vectors, window, threshold)
+        del unit_vectors
         if keeper is not None:
             keeper.merged(memo)
         if keep:
@@ -241,8 +243,13 @@ def cluster_terms(
         events = event_candidates(vectors, idf, times, window)
     edges = strongest_first(events.pairs, events.sims, threshold)
     units = _units(vectors, times, copy_pairs, edges, window)
-    del vectors
-    groups, memo = _merge_units(units, window, threshold, reuse() if reuse is not None else None)
+    groups, memo = _merge_units(
+        units,
+        lambda which: _unit_vectors(vectors, units.members, which),
+        window,
+        threshold,
+        reuse() if reuse is not None else None,
+    )
     return groups, events, memo
 
 
@@ -257,11 +264,11 @@ def in_order(groups: list[list[int]]) -> list[list[int]]:
 
 @dataclass(frozen=True)
 class _Units:
-    """What merging starts from: copy groups as single reports, and the edges to try."""
+    """What merging starts from: copy groups as single reports, and the edges to try (the
+    units' vectors are made apart, ``_unit_vectors``: a merge may need only some)."""
 
     members: list[list[int]]  # per unit: its articles (rows)
     unit_of: np.ndarray  # per article: its unit
-    vectors: Rows  # per unit: the normalised mean of its articles' vectors
     first: list[float]  # per unit: its earliest date (inf: undated)
     last: list[float]  # per unit: its latest date (-inf: undated)
     edges: np.ndarray  # article pairs (rows) with cosine >= threshold, strongest first
@@ -287,11 +294,20 @@ def _units(
     return _Units(
         members=members,
         unit_of=unit_of,
-        vectors=_normalise_rows(_row_sums(vectors, members)),
         first=[copies.first[group[0]] for group in members],
         last=[copies.last[group[0]] for group in members],
         edges=edges,
     )
+
+
+def _unit_vectors(vectors: Rows, members: list[list[int]], which: np.ndarray | None = None) -> Rows:
+    """Per unit: the normalised mean of its articles' vectors (the direction of their sum);
+    with ``which``, only for the units it marks (the others' rows are left empty)."""
+    if which is not None:
+        members = [
+            group if wanted else [] for group, wanted in zip(members, which.tolist(), strict=True)
+        ]
+    return _normalise_rows(_row_sums(vectors, members))
 
 
 SUM_GROUPS = 4096  # copy groups summed at a time (bounds the sort's temporaries)
@@ -390,7 +406,11 @@ class MergeReuse:
 
 
 def _merge_units(
-    units: _Units, window: float, threshold: float, reuse: MergeReuse | None = None
+    units: _Units,
+    vectors_for: Callable[[np.ndarray], Rows],
+    window: float,
+    threshold: float,
+    reuse: MergeReuse | None = None,
 ) -> tuple[list[list[int]], MergeMemo]:
     """Merge the units along the edges, strongest first; the groups (rows) and the memo.
 
@@ -398,6 +418,7 @@ def _merge_units(
     its own, from its own units and edges in their order. A component whose units, edges and
     cosines are all as in the last merge ends as it did then: with ``reuse``, only the others
     are merged again (``_components_to_merge``), and the rest keep their last groups.
+    ``vectors_for(which)`` gives the unit vectors of (at least) the units ``which`` marks.
     """
     unit_edges = units.unit_of[units.edges] if len(units.edges) else np.zeros((0, 2), np.int64)
     component = _components(len(units.members), unit_edges)
@@ -406,7 +427,7 @@ def _merge_units(
         if reuse is not None
         else np.ones(len(units.members), dtype=bool)
     )
-    events = _Merger(units.vectors, np.zeros(len(units.members)), window)
+    events = _Merger(vectors_for(redo), np.zeros(len(units.members)), window)
     events.first, events.last = list(units.first), list(units.last)
     parent = events.parent
     if not redo.all():
