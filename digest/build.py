@@ -112,6 +112,7 @@ class _FileState:
     content_hash: str
     article: Article | None
     warnings: tuple[str, ...]
+    text_digest: str = ""  # ``text_digest`` of the article's title and text ("" if unknown)
 
 
 class Builder:
@@ -525,6 +526,8 @@ class Builder:
             todo, results, strict=True
         ):
             entry = {"article": article_json, "warnings": list(file_warnings)}
+            if article_json:  # what clustering names the text by: hashed once, not per build
+                entry["text_digest"] = text_digest(article_json["title"], article_json["text"])
             cache.put(_file_key(rel, digest), entry)
             known[rel] = _state_from_json(stat, digest, entry)
         cache.finish()
@@ -629,7 +632,10 @@ class Builder:
         # source's name, a Markdown detail) takes the last grouping as it was: then neither the
         # clustering nor its imports (numpy, scipy) cost anything.
         cache = self._cache("clusters", "")
-        digests = [text_digest(a.title, a.text) for a in articles]
+        # The digests kept with the files' cache entries; articles that lost furniture lines
+        # are new objects, with a new text: those are hashed.
+        known = {id(s.article): s.text_digest for s in self._files.values() if s.text_digest}
+        digests = [known.get(id(a)) or text_digest(a.title, a.text) for a in articles]
         # By object, for the summaries' keys; the articles are held until the stories are made.
         self._text_digests = {id(a): d for a, d in zip(articles, digests, strict=True)}
         key = _clustering_key(articles, digests, config)
@@ -1092,7 +1098,10 @@ def _summary_or_none(entry: Any) -> Any:
 
 def _state_from_json(stat: FileStat, digest: str, entry: dict[str, Any]) -> _FileState:
     article = article_from_json(entry["article"]) if entry["article"] else None
-    return _FileState(stat, digest, article, tuple(entry["warnings"]))
+    known = entry.get("text_digest")
+    return _FileState(
+        stat, digest, article, tuple(entry["warnings"]), known if isinstance(known, str) else ""
+    )
 
 
 def _shown(content: Path, rel: str) -> str:
