@@ -312,17 +312,15 @@ def _rows_from(
     old_values: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-row lists: the fresh rows' from ``fresh_*``, every other row's from its old row."""
-    fresh_index = np.full(n, -1, dtype=np.int64)
-    fresh_index[fresh_rows] = np.arange(len(fresh_rows))
-    parts: list[np.ndarray] = []
-    for row in range(n):
-        k = fresh_index[row]
-        if k >= 0:
-            parts.append(fresh_values[fresh_ptr[k] : fresh_ptr[k + 1]])
-        else:
-            t = old_of[row]
-            parts.append(old_values[old_ptr[t] : old_ptr[t + 1]])
+    fresh = np.zeros(n, dtype=bool)
+    fresh[fresh_rows] = True
+    # One source for both: the old values, then the fresh ones; each row's slice of it.
+    starts = old_ptr[np.maximum(old_of, 0)].astype(np.int64)
+    lengths = (old_ptr[np.maximum(old_of, 0) + 1] - old_ptr[np.maximum(old_of, 0)]).astype(np.int64)
+    starts[fresh_rows] = len(old_values) + fresh_ptr[:-1]
+    lengths[fresh_rows] = np.diff(fresh_ptr)
+    lengths[~fresh & (old_of < 0)] = 0  # a new row is always fresh: this only guards
     pointers = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum([len(p) for p in parts], out=pointers[1:])
-    values = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
-    return pointers, values
+    np.cumsum(lengths, out=pointers[1:])
+    source = np.concatenate([old_values, fresh_values]).astype(np.int64)
+    return pointers, source[cluster.ranges(starts, lengths)]
