@@ -35,11 +35,18 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 from digest._imports import without_scipy_stats
 from digest.config import SummaryConfig
 from digest.model import Article, SummarySentence
+from digest.sparserows import (
+    SparseRows,
+    column_sums,
+    products,
+    scaled,
+    squared_norms,
+    times_vector,
+)
 from digest.text import Tokenizer, normalize, split_sentences, words
 
 with without_scipy_stats():  # NLTK, under sumy, would load scipy.stats: ~50 MB for nothing
@@ -577,14 +584,14 @@ class Objective:
         idf = np.log((len(story) + 1) / (frequency + 1)) + 1.0
         sentences = tfidf(story, vocabulary, idf)
         candidates = tfidf([c.terms for c in pool], vocabulary, idf)
-        self.similar = (candidates @ sentences.T).toarray()  # candidate x story sentence
+        self.similar = products(candidates, sentences)  # candidate x story sentence
         # Each story sentence's cap: SATURATION times its mean similarity to the whole story
         # (the sum of cosines with every sentence is one product with the sum of the rows).
-        total = np.asarray(sentences.sum(axis=0)).ravel()
-        self.cap = SATURATION / len(story) * (sentences @ total)
+        total = column_sums(sentences)
+        self.cap = SATURATION / len(story) * times_vector(sentences, total)
         self.covered = np.zeros(len(story))
         self.reward = self.similar.mean(axis=1)
-        self.group = topic_groups((candidates @ candidates.T).toarray(), self.reward)
+        self.group = topic_groups(products(candidates, candidates), self.reward)
         self.mass = np.zeros(self.group.max() + 1)
         every = np.bincount(self.group, weights=self.reward)
         self.centrality_scale = float(np.minimum(self.similar.sum(axis=0), self.cap).sum()) or 1.0
@@ -638,17 +645,21 @@ class Objective:
 
 def tfidf(
     sentences: Sequence[frozenset[str]], vocabulary: dict[str, int], idf: np.ndarray
-) -> sparse.csr_matrix:
-    """Unit-length TF-IDF rows (a term counts once per sentence); unknown terms share a column."""
+) -> SparseRows:
+    """Unit-length TF-IDF rows (a term counts once per sentence); unknown terms share a column
+    (in a summary there are none: the story's sentences hold every candidate's terms).
+
+    The sums are scipy.sparse's, in its order (see ``digest.sparserows``): the summaries are the
+    ones scipy made, to the last bit.
+    """
     unknown = len(vocabulary)
-    columns = [vocabulary.get(t, unknown) for terms in sentences for t in sorted(terms)]
-    pointers = np.cumsum([0, *(len(terms) for terms in sentences)])
-    values = idf[columns] if columns else np.zeros(0)
-    matrix = sparse.csr_matrix(
-        (values, columns, pointers), shape=(len(sentences), unknown + 1), dtype=float
+    columns = np.array(
+        [vocabulary.get(t, unknown) for terms in sentences for t in sorted(terms)], dtype=np.int64
     )
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    return sparse.csr_matrix(sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ matrix)
+    pointers = np.cumsum([0, *(len(terms) for terms in sentences)], dtype=np.int64)
+    matrix = SparseRows(pointers, columns, idf[columns], unknown + 1)
+    norms = np.sqrt(squared_norms(matrix))
+    return scaled(matrix, 1.0 / np.maximum(norms, 1e-12))
 
 
 def topic_groups(similar: np.ndarray, reward: np.ndarray) -> np.ndarray:
