@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from digest._imports import without_scipy_stats
+from digest._imports import without_unused_dependencies
 from digest.config import SummaryConfig
 from digest.model import Article, SummarySentence
 from digest.sparserows import (
@@ -49,7 +49,7 @@ from digest.sparserows import (
 )
 from digest.text import Tokenizer, normalize, split_sentences, words
 
-with without_scipy_stats():  # NLTK, under sumy, would load scipy.stats: ~50 MB for nothing
+with without_unused_dependencies():  # scipy and requests, for parts of NLTK and sumy never used
     from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
     from sumy.nlp.stemmers import Stemmer
     from sumy.summarizers.edmundson import EdmundsonSummarizer

@@ -1,10 +1,10 @@
 """One worker process that imports the summarizer while the build reads and clusters.
 
 A rebuild after an edit summarizes one story or a few: too few for a process pool, and done in
-the main process it first pays for importing sumy with NLTK, numpy and scipy (about half a
-second) after clustering, on the critical path. A worker forked when the build starts makes
-those imports on the other core while the main process reads and clusters, then takes the few
-stories. Its results are the same as the main process's: the same function on the same input.
+the main process it first pays for importing sumy with NLTK and numpy (about 0.4 s) after
+clustering, on the critical path. A worker forked when the build starts makes those imports on
+the other core while the main process reads and clusters, then takes the few stories. Its
+results are the same as the main process's: the same function on the same input.
 """
 
 from __future__ import annotations

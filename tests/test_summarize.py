@@ -315,15 +315,36 @@ def test_a_quotation_opened_and_left_open_is_not_picked() -> None:
     assert is_junk("'It is Ukraine's war and Ukraine's choice alone to make here.")
 
 
-def test_importing_summarize_leaves_scipy_stats_out() -> None:
-    """NLTK (under sumy) would load scipy.stats, ~50 MB in every summarizing process, unused."""
+def run_python(code: str) -> None:
+    """``code`` in a new interpreter (imports start afresh there); a failed assert fails."""
     import subprocess
     import sys
 
-    code = (
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_importing_summarize_leaves_out_scipy_and_requests_until_someone_wants_them() -> None:
+    """NLTK (under sumy) would load scipy (0.2 s, ~50 MB in every summarizing process) and sumy
+    requests (0.07 s), for parts digest never uses; afterwards both import for real."""
+    run_python(
         "import sys, digest.summarize\n"
-        "assert 'scipy.stats' not in sys.modules\n"
-        "import scipy.stats\n"  # and it still imports when someone wants it
+        "assert 'scipy' not in sys.modules and 'requests' not in sys.modules\n"
+        "assert digest.summarize.language_tools('english').stem('flooding') == 'flood'\n"
+        "import scipy.sparse, scipy.stats, requests\n"
+        "assert scipy.stats.norm.cdf(0) == 0.5\n"
+        "assert scipy.sparse.csr_matrix([[2.0]]).sum() == 2.0\n"
+        "assert requests.Session and requests.__version__\n"
+        "import sumy.utils\n"  # sumy's fetch_url, unused by digest, still reaches requests
+        "assert sumy.utils.requests.get is requests.get\n"
+    )
+
+
+def test_importing_summarize_keeps_scipy_and_requests_loaded_before() -> None:
+    """The clustering may have loaded scipy.sparse: it stays, only scipy.stats is left out."""
+    run_python(
+        "import sys, scipy.sparse, requests, digest.summarize, sumy.utils\n"
+        "assert sys.modules['scipy.sparse'] is scipy.sparse and 'scipy.stats' not in sys.modules\n"
+        "assert sumy.utils.requests is requests\n"
+        "import scipy.stats\n"
         "assert scipy.stats.norm.cdf(0) == 0.5\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
