@@ -339,6 +339,44 @@ def test_importing_summarize_leaves_out_scipy_and_requests_until_someone_wants_t
     )
 
 
+def test_importing_summarize_loads_the_stemmers_not_all_of_nltk() -> None:
+    """sumy's stemmers come from ``nltk.stem.snowball``; all of NLTK (0.2-0.3 s) is not
+    imported for them, and imports whole afterwards for whoever wants it."""
+    run_python(
+        "import sys, digest.summarize\n"
+        "assert not any(m == 'nltk' or m.startswith('nltk.') for m in sys.modules)\n"
+        "stem = digest.summarize.language_tools\n"
+        "assert (stem('english').stem('flooding'), stem('pt').stem('casas')) == ('flood', 'cas')\n"
+        "import nltk\n"
+        "assert nltk.stem.PorterStemmer().stem('running') == 'run' and nltk.corpus.stopwords\n"
+        "assert nltk.word_tokenize and nltk.data.load\n"
+    )
+
+
+def test_a_package_imported_without_its_init_falls_back_when_that_fails(tmp_path) -> None:
+    """A module that needs its package's ``__init__`` (another version) is imported the usual
+    way: nothing of the attempt stays in ``sys.modules``."""
+    package = tmp_path / "pkg_bare"
+    package.mkdir()
+    (package / "__init__.py").write_text("RAN = True\n")
+    (package / "light.py").write_text("from pkg_bare.data import load\nVALUE = 1\n")
+    (package / "needy.py").write_text("from pkg_bare import RAN\n")
+    (package / "data.py").write_text("raise RuntimeError('heavy module imported')\n")
+    run_python(
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r})\n"
+        "from digest import _imports\n"
+        "_imports._LAZY_NAMES['pkg_bare.data'] = ('load',)\n"
+        "assert _imports._bare_import('pkg_bare', 'pkg_bare.light')\n"
+        "assert not hasattr(sys.modules['pkg_bare'], 'RAN')\n"
+        "assert sys.modules['pkg_bare.light'].VALUE == 1\n"
+        "_imports._forget_package('pkg_bare')\n"
+        "assert not _imports._bare_import('pkg_bare', 'pkg_bare.needy')\n"
+        "assert not any(m.startswith('pkg_bare') for m in sys.modules)\n"
+        "import pkg_bare.needy\n"
+        "assert sys.modules['pkg_bare'].RAN\n"
+    )
+
+
 def test_importing_summarize_keeps_scipy_and_requests_loaded_before() -> None:
     """The clustering may have loaded scipy.sparse: it stays, only scipy.stats is left out."""
     run_python(
