@@ -9,6 +9,7 @@ code, backed by the persistent cache in ``.digest-cache/``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -115,6 +116,16 @@ class _FileState:
     text_digest: str = ""  # ``text_digest`` of the article's title and text ("" if unknown)
 
 
+@dataclass(frozen=True)
+class _ReadyOutput:
+    """What rendering starts from, made before the stories (``Builder._ready_output``)."""
+
+    template_dirs: list[Path]
+    environment: Any  # jinja2.Environment, its templates compiled
+    salt: str  # the page record's
+    record: pagerecord.PageRecord | None  # None: this build does not use the record
+
+
 class Builder:
     """Builds a site; reuses in-memory results from its previous build when nothing changed."""
 
@@ -154,6 +165,7 @@ class Builder:
         self._text_digests: dict[int, str] = {}  # id(article) -> text_digest, this build's
         self._encoded: pagerecord.EncodedStories | None = None  # the last write's (page record)
         self._scan: pagerecord.OutputScan | None = None  # the output after the last write
+        self._ready: _ReadyOutput | None = None  # made while the warm worker clustered
 
     # -- the build ----------------------------------------------------------------------------
 
@@ -193,12 +205,17 @@ class Builder:
             article_count = sum(len(s.articles) for s in stories)
             report_warnings += story_warnings
         else:
-            self._start_warm_worker()
+            self._start_warm_worker(config)
             try:
                 articles, file_warnings, files_read = self._read_articles(config, listing, timings)
                 file_warnings[:0] = listing_warnings
+                # What this process does while the worker clusters: with few files read, the
+                # worker computes the few features the term table lacks.
+                meanwhile = None
+                if files_read < PARALLEL_MIN_ITEMS:
+                    meanwhile = lambda: self._ready_output(config, template_dirs, theme)  # noqa: E731
                 stories, story_warnings, summarized, provisional = self._make_stories(
-                    articles, config, timings, exact=exact
+                    articles, config, timings, exact=exact, meanwhile=meanwhile
                 )
             finally:
                 self._stop_warm_worker()
@@ -219,8 +236,8 @@ class Builder:
         memo = self._memo if self.serving else None
         # A one-shot build in a fresh process has no memo, but the record of what the last one
         # left in the output folder: pages made from the same inputs are not rendered again.
-        salt = pagerecord.salt_of(code_fingerprint(), config.fingerprint(), repr(theme))
-        use_record = self._persistent_cache and not self.serving and self._written is None
+        salt = self._record_salt(config, theme)
+        use_record = self._uses_record
         try:
             result = self._render_and_write(
                 site, config, template_dirs, memo, timings, salt if use_record else None
@@ -280,12 +297,19 @@ class Builder:
         rendering = [0.0]
         known: Mapping[str, str] | None = self._written
         record = None
+        ready, self._ready = self._ready, None
+        if ready is not None and ready.template_dirs != list(template_dirs):
+            ready = None
         if record_salt is not None:
-            record = pagerecord.load(self._pages_path(), record_salt, self.options.output_dir)
-            record.vouch(self._articles_as_read())
+            if ready is not None and ready.record is not None and ready.salt == record_salt:
+                record = ready.record
+            else:
+                record = self._load_record(record_salt)
             known = record.hashes
         self._fingerprints, self._pages_kept, self._encoded, self._scan = {}, 0, None, None
-        files = _timed(render.iter_site(site, config, template_dirs, memo, record), rendering)
+        environment = ready.environment if ready is not None else None
+        pages = render.iter_site(site, config, template_dirs, memo, record, environment)
+        files = _timed(pages, rendering)
         try:
             result = write_stream(
                 self.options.output_dir,
@@ -314,6 +338,32 @@ class Builder:
             timings["render"] = rendering[0]
             timings["write"] = time.perf_counter() - mark - rendering[0]
         return result
+
+    def _record_salt(self, config: Config, theme: object) -> str:
+        return pagerecord.salt_of(code_fingerprint(), config.fingerprint(), repr(theme))
+
+    @property
+    def _uses_record(self) -> bool:
+        """Whether the page record is read: by a one-shot build, not by a builder that wrote the
+        output itself (it knows what it wrote) nor without the cache."""
+        return self._persistent_cache and not self.serving and self._written is None
+
+    def _load_record(self, salt: str) -> pagerecord.PageRecord:
+        record = pagerecord.load(self._pages_path(), salt, self.options.output_dir)
+        record.vouch(self._articles_as_read())
+        return record
+
+    def _ready_output(self, config: Config, template_dirs: Sequence[Path], theme: object) -> None:
+        """Get what rendering starts from ready before the stories are: the templates compiled
+        and the page record read (``_render_and_write`` takes them, or makes them if this did
+        not run)."""
+        from digest import render
+
+        environment = render.make_environment(template_dirs)
+        render.compile_templates(environment)
+        salt = self._record_salt(config, theme)
+        record = self._load_record(salt) if self._uses_record else None
+        self._ready = _ReadyOutput(list(template_dirs), environment, salt, record)
 
     def _articles_as_read(self) -> Iterator[tuple[Article, str]]:
         """Each article as its file's cache entry made it, with the entry's key (what the page
@@ -549,10 +599,18 @@ class Builder:
     # -- stories ------------------------------------------------------------------------------
 
     def _make_stories(
-        self, articles: list[Article], config: Config, timings: dict[str, float], *, exact: bool
+        self,
+        articles: list[Article],
+        config: Config,
+        timings: dict[str, float],
+        *,
+        exact: bool,
+        meanwhile: Callable[[], None] | None = None,
     ) -> tuple[list[Story], list[str], int, bool]:
+        """The stories; ``meanwhile`` is run while the warm worker clusters (None: cluster in
+        this process)."""
         mark = time.perf_counter()
-        groups, provisional = self._cluster(articles, config, exact=exact)
+        groups, provisional = self._cluster(articles, config, exact=exact, meanwhile=meanwhile)
         timings["cluster"] = time.perf_counter() - mark
         _check_partition(groups, len(articles))
 
@@ -617,7 +675,12 @@ class Builder:
         return keys
 
     def _cluster(
-        self, articles: list[Article], config: Config, *, exact: bool
+        self,
+        articles: list[Article],
+        config: Config,
+        *,
+        exact: bool,
+        meanwhile: Callable[[], None] | None = None,
     ) -> tuple[list[list[int]], bool]:
         """The stories as groups of indices, and whether they are provisional (quickcluster)."""
         if self.serving and not exact and len(articles) >= self.quick_min_articles:
@@ -641,7 +704,7 @@ class Builder:
         key = _clustering_key(articles, digests, config)
         groups = _groups_or_none(cache.get(key), len(articles))
         if groups is None:
-            groups = self._cluster_from_table(articles, digests, config)
+            groups = self._cluster_from_table(articles, digests, config, meanwhile)
             cache.put(key, groups)
         cache.finish()
         return groups, False
@@ -655,81 +718,89 @@ class Builder:
         return groups
 
     def _cluster_from_table(
-        self, articles: list[Article], text_digests: list[str], config: Config
+        self,
+        articles: list[Article],
+        text_digests: list[str],
+        config: Config,
+        meanwhile: Callable[[], None] | None = None,
     ) -> list[list[int]]:
-        """A one-shot build's exact clustering, from the term table when there is one.
+        """A one-shot build's exact clustering, from the state the last build saved when there is
+        one (``tablecluster``): in the warm worker while this process runs ``meanwhile``, or here.
 
-        With a table, only the articles it lacks are read for features; without one, the
-        features come from their cache (or are computed) and the table is written on the way.
+        Without that state, the features come from their cache (or are computed) and the state
+        is written on the way.
         """
-        import numpy as np
+        from digest import grouping, tablecluster
 
-        from digest import cluster, eventstate, termtable
+        groups, free = grouping.split_pins(articles)
+        if not free:  # every article pinned to its story: nothing to cluster
+            return grouping.in_order(groups)
+        sub = [articles[i] for i in free]
+        place = self._cluster_place(config)
+        job = tablecluster.Job(
+            place,
+            [text_digests[i] for i in free],
+            [(a.title, a.text) for a in sub],
+            [grouping.day_number(a) for a in sub],
+            config.cluster,
+        )
+        rows = None
+        if place is not None and meanwhile is not None and self._warm is not None:
+            rows = self._cluster_in_worker(job, meanwhile)
+        if rows is None:
+            saved = tablecluster.load(place) if place is not None else None
+            if saved is None:
+                return self._cluster_from_features(articles, job)
+            import numpy as np
+
+            times = np.array(job.times, dtype=float)
+            rows = tablecluster.cluster_rows(
+                saved, job.digests, job.keys, times, config.cluster, self._compute_features
+            )
+        groups.extend([free[row] for row in group] for group in rows)
+        return grouping.in_order(groups)
+
+    def _cluster_in_worker(self, job: Any, meanwhile: Callable[[], None]) -> list[list[int]] | None:
+        """``tablecluster.run_job`` in the warm worker, ``meanwhile`` here; None when the worker
+        cannot (no saved state there, or the worker stopped): then this process clusters."""
+        from digest import tablecluster, warmworker
+
+        try:
+            self._warm.submit(tablecluster.run_job, job)
+            meanwhile()
+            return self._warm.result()
+        except warmworker.WorkerGone as exc:
+            log.info("the warm worker stopped (%s); clustering here", exc)
+            self._stop_warm_worker()
+            return None
+
+    def _cluster_from_features(self, articles: list[Article], job: Any) -> list[list[int]]:
+        """The clustering without saved state: from every article's features; the state for
+        the next build is written on the way."""
+        from digest import cluster, termtable
+
+        place = job.place
+        self._prepare_features(articles)
+        keeper = None
+        if place is not None:
+            keeper = termtable.TableKeeper(
+                place.table, place.scope, job.digests, place.events, place.events_scope
+            )
+        found, _ = cluster.cluster_with_snapshot(articles, job.config, keep=False, keeper=keeper)
+        cluster.forget()  # hundreds of MB on a large site, of use only to a next build
+        _give_back_memory()
+        return found
+
+    def _cluster_place(self, config: Config) -> Any:
+        """Where the clustering's saved state is (``tablecluster.Place``); None without the
+        cache."""
+        from digest import tablecluster
 
         path = self._table_path
+        if path is None:
+            return None
         scope = code_fingerprint()
-        events_path = path.with_name("events.npz") if path is not None else None
-        events_scope = f"{scope}|{config.cluster.window_days!r}"
-        table = termtable.load(path, scope) if path is not None else None
-        groups, free = cluster.split_pins(articles)
-        if not free:  # every article pinned to its story: nothing to cluster
-            return cluster.in_order(groups)
-        sub = [articles[i] for i in free]
-        digests = [text_digests[i] for i in free]
-        if table is None:
-            self._prepare_features(articles)
-            keeper = None
-            if path is not None:
-                keeper = termtable.TableKeeper(path, scope, digests, events_path, events_scope)
-            found, _ = cluster.cluster_with_snapshot(
-                articles, config.cluster, keep=False, keeper=keeper
-            )
-            cluster.forget()  # hundreds of MB on a large site, of use only to a next build
-            _give_back_memory()
-            return found
-        missing = {d: i for i, d in enumerate(digests) if d not in table.row_of}
-        computed = self._compute_features([(sub[i].title, sub[i].text) for i in missing.values()])
-        features = dict(zip(missing, computed, strict=True))
-        fresh = {d: termtable.fresh_row(f) for d, f in features.items()}
-        terms, samples = termtable.assemble(table, digests, fresh)
-        del fresh
-
-        def shingles_of(row: int) -> np.ndarray:
-            known = features.get(digests[row])
-            if known is not None:
-                return known[3]
-            # A text the table holds: its full shingle set is not kept there (it would be most
-            # of the table), and a new pair with it is rare enough to hash its text again.
-            return cluster.compute_shingles((sub[row].title, sub[row].text))
-
-        judge = termtable.CopyJudge(digests, table.verdicts, shingles_of)
-        times = np.array([cluster.day_number(a) for a in sub], dtype=float)
-        last = eventstate.load(events_path, events_scope) if events_path is not None else None
-        memo = None
-        if last is not None and events_path is not None:
-            memo = eventstate.load_merge(
-                termtable.merge_path(events_path), events_scope, last.digests
-            )
-        window = config.cluster.window_days
-        finder = eventstate.Finder(last, digests, times, terms.vocab, window, memo)
-        rows, events, memo = cluster.cluster_terms(
-            terms, samples, times, judge, config.cluster, finder, finder.reuse
-        )
-        if path is not None and events_path is not None:
-            termtable.save(path, scope, termtable.table_of(digests, terms, samples, judge.used))
-            last = eventstate.LastEvents(digests, times, terms.vocab, events)
-            eventstate.save(events_path, events_scope, last)
-            eventstate.save_merge(termtable.merge_path(events_path), events_scope, digests, memo)
-        log.info(
-            "clustering: %d of %d articles from the term table, %d copy checks anew, "
-            "partners found anew for %s",
-            len(sub) - len(missing),
-            len(sub),
-            judge.checked,
-            "all" if finder.compared < 0 else finder.compared,
-        )
-        groups.extend([free[row] for row in group] for group in rows)
-        return cluster.in_order(groups)
+        return tablecluster.Place(path, scope, f"{scope}|{config.cluster.window_days!r}")
 
     @property
     def _table_path(self) -> Path | None:
@@ -792,7 +863,7 @@ class Builder:
         workers = self.workers if self.workers is not None else self._config_workers
         return workers or os.cpu_count() or 1
 
-    def _start_warm_worker(self) -> None:
+    def _start_warm_worker(self, config: Config) -> None:
         """In a one-shot build after an earlier one (a manifest is there: most likely an edit):
         a worker that imports the summarizer while this process reads and clusters (see
         ``warmworker``). Not for a first build, whose summaries go to a pool, nor for a
@@ -803,7 +874,9 @@ class Builder:
             return
         from digest import warmworker
 
-        self._warm = warmworker.WarmWorker(_import_summarizer)
+        place = self._cluster_place(config)
+        preload = [functools.partial(_preload_clustering, place)] if place is not None else []
+        self._warm = warmworker.WarmWorker(*preload, _import_summarizer)
 
     def _stop_warm_worker(self) -> None:
         if self._warm is not None:
@@ -862,6 +935,12 @@ def _ingest_and_clean(
     if result.article is None:
         return None, tuple(result.warnings)
     return article_to_json(clean.clean_article(result.article)), tuple(result.warnings)
+
+
+def _preload_clustering(place: Any) -> None:
+    from digest import tablecluster
+
+    tablecluster.preload(place)
 
 
 def _import_summarizer() -> None:

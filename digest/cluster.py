@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from digest.config import ClusterConfig
+from digest.grouping import day_number, in_order, split_pins
 from digest.model import Article
 from digest.text import normalize, text_digest, words
 
@@ -203,19 +204,6 @@ def cluster_with_snapshot(
     return in_order(groups), snapshot
 
 
-def split_pins(articles: Sequence[Article]) -> tuple[list[list[int]], list[int]]:
-    """The groups ``story`` pins make, and the indices of the articles without a pin."""
-    pinned: dict[str, list[int]] = {}
-    free: list[int] = []
-    for index, article in enumerate(articles):
-        key = (article.story or "").strip()
-        if key:
-            pinned.setdefault(key, []).append(index)
-        else:
-            free.append(index)
-    return list(pinned.values()), free
-
-
 def cluster_terms(
     terms: TermRows,
     samples: Sequence[np.ndarray],
@@ -255,11 +243,6 @@ def cluster_terms(
 
 def threshold_of(config: ClusterConfig) -> float:
     return config.threshold if config.threshold > 0 else DEFAULT_THRESHOLD
-
-
-def in_order(groups: list[list[int]]) -> list[list[int]]:
-    """Indices ascending in each group, groups by their smallest index: the interface's order."""
-    return sorted((sorted(group) for group in groups), key=lambda group: group[0])
 
 
 @dataclass(frozen=True)
@@ -681,12 +664,6 @@ def features_of(articles: Sequence[Article], *, corpus: bool = True) -> list[Fea
         for key in [k for k in _FEATURE_MEMO if k not in current]:
             del _FEATURE_MEMO[key]
     return result
-
-
-def day_number(article: Article) -> float:
-    if article.published is None:
-        return math.nan
-    return article.published.timestamp() / 86400.0
 
 
 # A paragraph break ends a sentence; a non-word, non-space mark keeps it through ``normalize``.

@@ -27,6 +27,7 @@ at a folder's top level is a template; everything under its ``static/`` folder i
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -131,6 +132,15 @@ def make_environment(template_dirs: Sequence[Path]) -> jinja2.Environment:
         version=digest.__version__,
     )
     return env
+
+
+def compile_templates(env: jinja2.Environment) -> None:
+    """Compile the theme's templates now (the environment keeps them). One that does not compile
+    is left for rendering to report, if a page uses it."""
+    for name in env.list_templates(extensions=("html", "xml", "txt")):
+        if not name.startswith("static/"):
+            with contextlib.suppress(jinja2.TemplateError):
+                env.get_template(name)
 
 
 def static_files(template_dirs: Sequence[Path]) -> dict[str, bytes]:
@@ -472,17 +482,19 @@ def iter_site(
     template_dirs: Sequence[Path],
     memo: PageMemo | None = None,
     record: PageRecord | None = None,
+    environment: jinja2.Environment | None = None,
 ) -> Iterator[tuple[str, bytes | KeptFile | Iterable[bytes]]]:
     """Every output file of the site as (path, bytes or byte chunks), each made when asked for.
 
     Only the file in hand is held (and, with a ``memo``, the pages it keeps for a rebuild): a
     100,000-article site is never in memory whole. The memo counts as updated only when every
     file was asked for. With a ``record`` (a one-shot build's), a page made from the same inputs
-    as the file the previous build left comes as a ``KeptFile`` instead of bytes.
+    as the file the previous build left comes as a ``KeptFile`` instead of bytes. Without a
+    memo, ``environment`` (from ``make_environment(template_dirs)``) saves making one.
     """
     view = SiteView.build(site, config, memo.views if memo is not None else None)
     if memo is None:
-        env = make_environment(template_dirs)
+        env = environment or make_environment(template_dirs)
     else:
         if memo.environment is None:
             memo.environment = make_environment(template_dirs)

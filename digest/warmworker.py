@@ -1,10 +1,11 @@
-"""One worker process that imports the summarizer while the build reads and clusters.
+"""One worker process that gets ready for the build's later stages while the build reads.
 
-A rebuild after an edit summarizes one story or a few: too few for a process pool, and done in
-the main process it first pays for importing sumy with NLTK and numpy (about 0.4 s) after
-clustering, on the critical path. A worker forked when the build starts makes those imports on
-the other core while the main process reads and clusters, then takes the few stories. Its
-results are the same as the main process's: the same function on the same input.
+A rebuild after an edit clusters from the state the last build saved and summarizes one story
+or a few: too few for a process pool. Done in the main process, both first pay for imports
+(numpy, sumy) and for loading that state, on the critical path. A worker forked when the build
+starts makes them on the other core while the main process reads the articles; then it
+clusters while the main process gets the output ready, and takes the few stories. Its results
+are the same as the main process's: the same function on the same input.
 """
 
 from __future__ import annotations
@@ -23,15 +24,42 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class WarmWorker:
-    """A forked process that runs ``prepare`` at once, then the calls ``map`` sends it."""
+class WorkerGone(Exception):
+    """The worker stopped: the caller does the work itself."""
 
-    def __init__(self, prepare: Callable[[], None]) -> None:
+
+class WarmWorker:
+    """A forked process that runs the ``prepare`` steps at once, then the calls sent to it.
+
+    A call that arrives while the worker prepares runs at the end of the step under way: what
+    the steps prepare (imports, loaded state) is an optimisation the calls do not rely on.
+    """
+
+    def __init__(self, *prepare: Callable[[], None]) -> None:
         context = multiprocessing.get_context("fork")
         self._conn, child = context.Pipe()
         self._process = context.Process(target=_serve, args=(child, prepare), daemon=True)
         self._process.start()
         child.close()
+
+    def submit(self, fn: Callable[[T], R], item: T) -> None:
+        """Start ``fn(item)`` in the worker; ``result`` gives what it returns. WorkerGone if the
+        worker stopped."""
+        try:
+            self._conn.send((fn, item))
+        except (OSError, BrokenPipeError) as exc:
+            raise WorkerGone(str(exc)) from exc
+
+    def result(self) -> Any:
+        """What the earliest call not yet answered returned; an exception it raised is raised
+        here. WorkerGone if the worker stopped."""
+        try:
+            ok, value = self._conn.recv()
+        except (EOFError, OSError) as exc:
+            raise WorkerGone(str(exc) or type(exc).__name__) from exc
+        if not ok:
+            raise value
+        return value
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R] | None:
         """``fn`` over ``items`` in the worker, in order; None if the worker is gone (then the
@@ -39,13 +67,10 @@ class WarmWorker:
         results: list[R] = []
         try:
             for item in items:
-                self._conn.send((fn, item))
-                ok, value = self._conn.recv()
-                if not ok:
-                    raise value
-                results.append(value)
-        except (EOFError, OSError, BrokenPipeError) as exc:
-            log.info("the summarizing worker stopped (%s); summarizing here", exc)
+                self.submit(fn, item)
+                results.append(self.result())
+        except WorkerGone as exc:
+            log.info("the warm worker stopped (%s); working here", exc)
             return None
         return results
 
@@ -58,16 +83,25 @@ class WarmWorker:
         self._process.join(timeout=5)
 
 
-def _serve(conn: Connection, prepare: Callable[[], None]) -> None:
+def _serve(conn: Connection, prepare: Sequence[Callable[[], None]]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-    prepare()
-    while True:
-        try:
-            fn, item = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            reply: tuple[bool, Any] = (True, fn(item))
-        except Exception as exc:  # noqa: BLE001  (handed to the main process, which raises it)
-            reply = (False, exc)
-        conn.send(reply)
+    try:
+        for step in prepare[:-1]:
+            step()
+            while conn.poll():  # a call that came in the meantime goes before the next step
+                _answer(conn)
+        for step in prepare[-1:]:
+            step()
+        while True:
+            _answer(conn)
+    except (EOFError, OSError):  # the main process closed its end: nothing more to do
+        return
+
+
+def _answer(conn: Connection) -> None:
+    fn, item = conn.recv()
+    try:
+        reply: tuple[bool, Any] = (True, fn(item))
+    except Exception as exc:  # noqa: BLE001  (handed to the main process, which raises it)
+        reply = (False, exc)
+    conn.send(reply)

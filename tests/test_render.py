@@ -484,3 +484,22 @@ def test_urls_taken_at_a_glance_are_judged_as_the_long_way_judges_them() -> None
         assert views.safe_url(url) == views._checked_url(url.strip()), url
         taken_at_a_glance += views._PLAIN_URL.fullmatch(url.strip()) is not None
     assert taken_at_a_glance > 100  # the shortcut is really taken
+
+
+def test_compiling_the_templates_ahead_skips_one_that_fails_and_keeps_the_rest(
+    tmp_path: Path,
+) -> None:
+    import jinja2
+
+    from digest.render import compile_templates, make_environment
+
+    (tmp_path / "unused.html").write_text("{% if %}broken")
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "app.html").write_text("{{ not a template }")  # a static file
+    env = make_environment([tmp_path, default_theme_dir()])
+    compile_templates(env)
+    cached = {name for _, name in env.cache}  # (loader, name) -> compiled template
+    assert {"day.html", "base.html", "feed.xml", "robots.txt"} <= cached
+    assert not {"unused.html", "static/app.html"} & cached
+    with pytest.raises(jinja2.TemplateSyntaxError):
+        env.get_template("unused.html")  # still reported to whoever uses it

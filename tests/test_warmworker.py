@@ -63,3 +63,89 @@ def test_an_edit_rebuild_summarizes_in_the_warm_worker(
     assert len(calls) == 1 and len(calls[0][2]) >= 1  # (worker, fn, stories to summarize)
     build(tmp_path, "clean", workers=1)
     assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
+
+
+def _record_step(path: Path) -> None:
+    path.write_text(path.read_text() + "step\n" if path.exists() else "step\n")
+
+
+def test_a_call_sent_while_the_worker_prepares_runs_between_its_steps(tmp_path: Path) -> None:
+    import functools
+
+    log = tmp_path / "log"
+    slow = functools.partial(_sleep_then_record, log, 0.5)
+    worker = warmworker.WarmWorker(slow, functools.partial(_record_step, log))
+    try:
+        worker.submit(_record_call, log)  # arrives during the first step
+        assert worker.result() == "step\ncall\n", "the call ran before the second step"
+        assert worker.map(_record_call, [log]) == ["step\ncall\nstep\ncall\n"]
+    finally:
+        worker.close()
+
+
+def _sleep_then_record(path: Path, seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
+    _record_step(path)
+
+
+def _record_call(path: Path) -> str:
+    path.write_text(path.read_text() + "call\n")
+    return path.read_text()
+
+
+def test_an_edit_rebuild_clusters_in_the_warm_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digest import cluster, tablecluster
+
+    options = cached_site(tmp_path, 30)
+    sent = spy(monkeypatch, warmworker.WarmWorker, "submit")
+    here = spy(monkeypatch, cluster, "cluster_terms")  # the worker's calls are the worker's own
+    edited = tmp_path / "content" / "a007.md"
+    edited.write_text(edited.read_text() + "\nA zeppelin relief fund opened on Tuesday.\n")
+    Builder(options, workers=2).build()
+    jobs = [item for _, fn, item in sent if fn is tablecluster.run_job]
+    assert len(jobs) == 1 and here == []
+    build(tmp_path, "clean", workers=1)
+    assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
+
+
+def _exit() -> None:
+    os._exit(3)
+
+
+def test_when_the_warm_worker_dies_the_build_clusters_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digest import build as build_module
+    from digest import cluster
+
+    options = cached_site(tmp_path, 30)
+    monkeypatch.setattr(build_module, "_preload_clustering", lambda place: _exit())
+    here = spy(monkeypatch, cluster, "cluster_terms")
+    edited = tmp_path / "content" / "a007.md"
+    edited.write_text(edited.read_text() + "\nA zeppelin relief fund opened on Tuesday.\n")
+    report = Builder(options, workers=2).build()
+    assert len(here) == 1 and report.stories_summarized >= 1
+    build(tmp_path, "clean", workers=1)
+    assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
+
+
+def test_without_saved_clustering_state_the_build_clusters_itself_and_saves_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digest import cluster, termtable
+
+    options = cached_site(tmp_path, 30)
+    table = tmp_path / ".digest-cache" / "terms" / "table.npz"
+    table.write_bytes(b"damaged")
+    here = spy(monkeypatch, cluster, "cluster_with_snapshot")
+    edited = tmp_path / "content" / "a007.md"
+    edited.write_text(edited.read_text() + "\nA zeppelin relief fund opened on Tuesday.\n")
+    Builder(options, workers=2).build()
+    assert len(here) == 1, "clustered here, from features"
+    assert termtable.load(table, "") is None and table.stat().st_size > 1000
+    build(tmp_path, "clean", workers=1)
+    assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")

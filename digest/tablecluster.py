@@ -1,0 +1,167 @@
+"""A one-shot build's clustering after an edit: from the state the last build saved.
+
+The last build left its term table (``termtable``), its same-event candidates and its merge
+(``eventstate``) in ``.digest-cache/terms/``. Clustering again starts from them: features only
+for the texts the table lacks, partners found again only near what changed, components merged
+again only where an edit reached. That step is here, apart from the build, so that it can run in
+the warm worker (``warmworker``): the worker imports numpy and loads the saved state while the
+main process reads the articles, then clusters while the main process gets the output ready
+(the page record, the templates). Both processes run the same function on the same input: the
+groups are the same wherever it runs.
+
+numpy and the clustering are imported inside the functions that use them: the main process
+makes a ``Job`` without them, and an edit the worker clusters never imports them there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from digest.config import ClusterConfig
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from digest import cluster, eventstate, termtable
+
+log = logging.getLogger("digest")
+
+Key = tuple[str, str]  # an article's (title, text): what its clustering features are made from
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the saved state is, and what it must have been written for."""
+
+    table: Path  # .digest-cache/terms/table.npz; the other files are beside it
+    scope: str  # the code's fingerprint: the table's arrays are this code's
+    events_scope: str  # the code and the time window: the candidates depend on both
+
+    @property
+    def events(self) -> Path:
+        return self.table.with_name("events.npz")
+
+    @property
+    def merge(self) -> Path:
+        from digest import termtable
+
+        return termtable.merge_path(self.events)
+
+
+@dataclass(frozen=True)
+class Saved:
+    """The state one build saved for the next, as loaded."""
+
+    place: Place
+    table: termtable.TermTable
+    last: eventstate.LastEvents | None
+    memo: cluster.MergeMemo | None
+
+
+def load(place: Place) -> Saved | None:
+    """The saved state; None without a term table (for other code, damaged, or none yet)."""
+    from digest import eventstate, termtable
+
+    table = termtable.load(place.table, place.scope)
+    if table is None:
+        return None
+    last = eventstate.load(place.events, place.events_scope)
+    memo = None
+    if last is not None:
+        memo = eventstate.load_merge(place.merge, place.events_scope, last.digests)
+    return Saved(place, table, last, memo)
+
+
+def cluster_rows(
+    saved: Saved,
+    digests: Sequence[str],
+    keys: Sequence[Key],
+    times: np.ndarray,
+    config: ClusterConfig,
+    compute_features: Callable[[list[Key]], list[Any]],
+) -> list[list[int]]:
+    """Groups of rows (indices into ``digests``) of the articles without a pin, given by their
+    text digests, (title, text) and day numbers; the next build's state is saved on the way.
+
+    ``compute_features`` makes the features of the texts the table lacks.
+    """
+    from digest import cluster, eventstate, termtable
+
+    table, place = saved.table, saved.place
+    missing = {d: i for i, d in enumerate(digests) if d not in table.row_of}
+    computed = compute_features([keys[i] for i in missing.values()])
+    features = dict(zip(missing, computed, strict=True))
+    fresh = {d: termtable.fresh_row(f) for d, f in features.items()}
+    terms, samples = termtable.assemble(table, digests, fresh)
+    del fresh
+
+    def shingles_of(row: int) -> np.ndarray:
+        known = features.get(digests[row])
+        if known is not None:
+            return known[3]
+        # A text the table holds: its full shingle set is not kept there (it would be most
+        # of the table), and a new pair with it is rare enough to hash its text again.
+        return cluster.compute_shingles(keys[row])
+
+    judge = termtable.CopyJudge(digests, table.verdicts, shingles_of)
+    finder = eventstate.Finder(
+        saved.last, digests, times, terms.vocab, config.window_days, saved.memo
+    )
+    rows, events, memo = cluster.cluster_terms(
+        terms, samples, times, judge, config, finder, finder.reuse
+    )
+    next_table = termtable.table_of(digests, terms, samples, judge.used)
+    termtable.save(place.table, place.scope, next_table)
+    last = eventstate.LastEvents(digests, times, terms.vocab, events)
+    eventstate.save(place.events, place.events_scope, last)
+    eventstate.save_merge(place.merge, place.events_scope, digests, memo)
+    log.info(
+        "clustering: %d of %d articles from the term table, %d copy checks anew, "
+        "partners found anew for %s",
+        len(digests) - len(missing),
+        len(digests),
+        judge.checked,
+        "all" if finder.compared < 0 else finder.compared,
+    )
+    return rows
+
+
+# -- in the warm worker --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """What ``cluster_rows`` needs from the main process, sent to the worker."""
+
+    place: Place
+    digests: list[str]
+    keys: list[Key]
+    times: list[float]
+    config: ClusterConfig
+
+
+_preloaded: list[Saved | None] = []  # the worker's: what ``preload`` found, until a job takes it
+
+
+def preload(place: Place) -> None:
+    """In the worker, before the main process has the articles: import numpy and the
+    clustering, and load the saved state."""
+    _preloaded[:] = [load(place)]
+
+
+def run_job(job: Job) -> list[list[int]] | None:
+    """``cluster_rows`` in the worker, from the preloaded state; None when there is none for
+    ``job`` (no table yet: the main process clusters, and writes the table on the way)."""
+    import numpy as np
+
+    from digest import cluster
+
+    saved = _preloaded.pop() if _preloaded else None
+    if saved is None or saved.place != job.place:
+        return None
+    times = np.array(job.times, dtype=float)
+    return cluster_rows(saved, job.digests, job.keys, times, job.config, cluster.compute_features)
