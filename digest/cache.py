@@ -16,13 +16,13 @@ import functools
 import hashlib
 import logging
 import os
+import re
+import sys
 import tempfile
-import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import fields
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,12 +53,50 @@ def code_fingerprint() -> str:
     for source in sorted(package.glob("*.py")):
         h.update(source.name.encode())
         h.update(source.read_bytes())
-    for name in ("sumy", "nltk", "markdown-it-py", "jinja2", "numpy", "scipy", "pyyaml", "orjson"):
-        try:
-            h.update(f"{name}={metadata.version(name)}".encode())
-        except metadata.PackageNotFoundError:
-            h.update(f"{name}=?".encode())
+    names = ("sumy", "nltk", "markdown-it-py", "jinja2", "numpy", "scipy", "pyyaml", "orjson")
+    for name, version in zip(names, installed_versions(names), strict=True):
+        h.update(f"{name}={version or '?'}".encode())
     return h.hexdigest()[:16]
+
+
+def installed_versions(names: Iterable[str]) -> list[str | None]:
+    """The installed version of each distribution named (None: not installed).
+
+    Read from the names of the ``{name}-{version}.dist-info`` folders on ``sys.path``, as the
+    import system would find them (first wins): ``importlib.metadata`` costs a fresh process
+    ~30 ms (its import, and parsing each METADATA file) for the same answer. A distribution
+    without such a folder (an old-style egg) is asked of ``importlib.metadata``.
+    """
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            listing = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for folder in listing:
+            match = _DIST_INFO.fullmatch(folder)
+            if match:
+                found.setdefault(_normalized(match["name"]), match["version"])
+    versions: list[str | None] = []
+    for name in names:
+        version = found.get(_normalized(name))
+        if version is None:
+            from importlib import metadata
+
+            try:
+                version = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                version = None
+        versions.append(version)
+    return versions
+
+
+_DIST_INFO = re.compile(r"(?P<name>[^-]+)-(?P<version>[^-]+)\.dist-info")
+
+
+def _normalized(name: str) -> str:
+    """A distribution's name as packaging compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def article_to_json(article: Article) -> dict[str, Any]:
@@ -113,13 +151,19 @@ class ShardedCache:
     SHARDS = 32
     SUFFIX = ""
 
-    def __init__(self, folder: Path | None, scope: str, keep: bool = True) -> None:
+    def __init__(
+        self, folder: Path | None, scope: str, keep: bool = True, *, lazy: bool = False
+    ) -> None:
         self.folder = folder
         self.scope_key = scope
         self.keep = keep  # False: let go of every entry at ``finish`` (no next build to serve)
         self.scope = f"{_FORMAT}|{code_fingerprint()}|{scope}"
+        # lazy: a reader of a few entries (another process's cache), each shard read when a key
+        # in it is first asked for; it never writes.
+        self.lazy = lazy
+        self._unread = set(range(self.SHARDS)) if lazy else set()
         self._old: dict[str, Any] = {}
-        for shard in range(self.SHARDS):
+        for shard in range(self.SHARDS) if not lazy else ():
             self._old.update(self._load(shard))
         self._used: dict[str, Any] = {}
         self._changed: set[str] = set()
@@ -136,7 +180,7 @@ class ShardedCache:
             scope, entries = self._read(path)
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+        except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
             log.info("ignoring unreadable cache %s: %s", path, exc)
             return {}
         if scope != self.scope:
@@ -157,6 +201,11 @@ class ShardedCache:
     def get(self, key: str) -> Any | None:
         value = self._used.get(key)
         if value is None:
+            if self._unread:
+                shard = self._shard_of(key)
+                if shard in self._unread:
+                    self._unread.discard(shard)
+                    self._old.update(self._load(shard))
             value = self._old.get(key)
             if value is not None:
                 self._used[key] = value
@@ -172,6 +221,8 @@ class ShardedCache:
 
         Failing to write is only logged: the cache is an optimisation, never a reason to fail.
         """
+        if self.lazy:
+            raise TypeError("a lazy cache only reads")
         dropped = self._old.keys() - self._used.keys()
         dirty = {self._shard_of(key) for key in self._changed | dropped}
         if self.folder is not None and dirty:
@@ -218,9 +269,19 @@ class ArrayCache(ShardedCache):
         super().__init__(folder, scope)
 
     def _read(self, path: Path) -> tuple[Any, dict[str, Any]]:
+        import zipfile  # with numpy, which imports it anyway
+
         import numpy as np  # numpy only when there are arrays: a no-op build never gets here
 
-        with np.load(path, allow_pickle=False) as data:
+        try:
+            return self._read_npz(np.load(path, allow_pickle=False))
+        except zipfile.BadZipFile as exc:  # what ``_load`` counts as unreadable
+            raise ValueError(f"not an .npz file: {exc}") from exc
+
+    def _read_npz(self, npz: Any) -> tuple[Any, dict[str, Any]]:
+        import numpy as np
+
+        with npz as data:
             scope = str(data["scope"])
             keys = data["keys"].tolist()
             columns = []
@@ -281,6 +342,8 @@ def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
 def load_arrays(path: Path, scope: str) -> dict[str, np.ndarray] | None:
     """The arrays ``save_arrays`` wrote at ``path`` with a ``scope`` array equal to ``scope``;
     None when there is no file, another scope, or anything unreadable (never unpickles)."""
+    import zipfile  # with numpy, which imports it anyway
+
     import numpy as np
 
     try:

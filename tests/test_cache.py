@@ -136,3 +136,37 @@ def test_a_new_process_reads_only_the_files_whose_stat_changed(
     (tmp_path / ".digest-cache" / "manifest.json").unlink()
     Builder(options, workers=1).build()
     assert hashed() == []  # both recorded again with their new stat
+
+
+def test_a_lazy_cache_reads_only_the_shards_of_the_keys_asked_for(tmp_path: Path) -> None:
+    cache = JsonCache(tmp_path, "scope")
+    for n in range(100):
+        cache.put(f"key{n}", n)
+    cache.finish()
+    shards = sorted(tmp_path.iterdir())
+    assert len(shards) == JsonCache.SHARDS
+    wanted = JsonCache(tmp_path, "scope", lazy=True)._shard_of("key7")
+    for index, shard in enumerate(shards):
+        if index != wanted:
+            shard.write_text("damaged: never read")
+    lazy = JsonCache(tmp_path, "scope", lazy=True)
+    assert lazy.get("key7") == 7 and lazy.get("key8") is None
+    assert JsonCache(tmp_path, "other scope", lazy=True).get("key7") is None
+    with pytest.raises(TypeError):
+        lazy.finish()
+
+
+def test_installed_versions_are_those_importlib_metadata_reports() -> None:
+    from importlib import metadata
+
+    from digest.cache import installed_versions
+
+    names = ["sumy", "Jinja2", "markdown_it_py", "PyYAML", "numpy", "orjson", "no-such-dist"]
+    expected = []
+    for name in names:
+        try:
+            expected.append(metadata.version(name))
+        except metadata.PackageNotFoundError:
+            expected.append(None)
+    assert installed_versions(names) == expected
+    assert expected[-1] is None and all(expected[:-1])
