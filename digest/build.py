@@ -737,25 +737,24 @@ class Builder:
             return grouping.in_order(groups)
         sub = [articles[i] for i in free]
         place = self._cluster_place(config)
-        job = tablecluster.Job(
-            place,
-            [text_digests[i] for i in free],
-            [(a.title, a.text) for a in sub],
-            [grouping.day_number(a) for a in sub],
-            config.cluster,
-        )
+        digests = [text_digests[i] for i in free]
+        times = [grouping.day_number(a) for a in sub]
         rows = None
         if place is not None and meanwhile is not None and self._warm is not None:
-            rows = self._cluster_in_worker(job, meanwhile)
+            rows = self._cluster_in_worker(self._job(place, sub, digests, times, config), meanwhile)
         if rows is None:
             saved = tablecluster.load(place) if place is not None else None
             if saved is None:
-                return self._cluster_from_features(articles, job)
+                return self._cluster_from_features(articles, place, digests, config)
             import numpy as np
 
-            times = np.array(job.times, dtype=float)
             rows = tablecluster.cluster_rows(
-                saved, job.digests, job.keys, times, config.cluster, self._compute_features
+                saved,
+                digests,
+                [(a.title, a.text) for a in sub],
+                np.array(times, dtype=float),
+                config.cluster,
+                self._compute_features,
             )
         groups.extend([free[row] for row in group] for group in rows)
         return grouping.in_order(groups)
@@ -774,19 +773,37 @@ class Builder:
             self._stop_warm_worker()
             return None
 
-    def _cluster_from_features(self, articles: list[Article], job: Any) -> list[list[int]]:
+    def _job(
+        self, place: Any, sub: list[Article], digests: list[str], times: list[float], config: Config
+    ) -> Any:
+        """The ``tablecluster.Job`` of these articles: the texts the worker reads from the
+        articles' cache are those of the articles as their cache entries made them."""
+        from digest import tablecluster
+
+        entry_of = {id(article): key for article, key in self._articles_as_read()}
+        entries = [entry_of.get(id(a), "") for a in sub]
+        texts = {row: (a.title, a.text) for row, a in enumerate(sub) if not entries[row]}
+        cache = None
+        if self._persistent_cache:
+            cache = (self.options.site_dir / CACHE_DIR_NAME / "articles", self._files_scope)
+        return tablecluster.Job(place, digests, times, config.cluster, texts, entries, cache)
+
+    def _cluster_from_features(
+        self, articles: list[Article], place: Any, digests: list[str], config: Config
+    ) -> list[list[int]]:
         """The clustering without saved state: from every article's features; the state for
         the next build is written on the way."""
         from digest import cluster, termtable
 
-        place = job.place
         self._prepare_features(articles)
         keeper = None
         if place is not None:
             keeper = termtable.TableKeeper(
-                place.table, place.scope, job.digests, place.events, place.events_scope
+                place.table, place.scope, digests, place.events, place.events_scope
             )
-        found, _ = cluster.cluster_with_snapshot(articles, job.config, keep=False, keeper=keeper)
+        found, _ = cluster.cluster_with_snapshot(
+            articles, config.cluster, keep=False, keeper=keeper
+        )
         cluster.forget()  # hundreds of MB on a large site, of use only to a next build
         _give_back_memory()
         return found

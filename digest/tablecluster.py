@@ -135,13 +135,50 @@ def cluster_rows(
 
 @dataclass(frozen=True)
 class Job:
-    """What ``cluster_rows`` needs from the main process, sent to the worker."""
+    """What ``cluster_rows`` needs from the main process, sent to the worker.
+
+    The texts are most of it (13 MB at 6,000 articles): only those the articles' cache does not
+    hold as they are are sent; the others are read from the cache, a shard at a time, when the
+    clustering asks for them (a few, if any: the features of texts the table lacks, the
+    shingles of a new pair of copies).
+    """
 
     place: Place
     digests: list[str]
-    keys: list[Key]
     times: list[float]
     config: ClusterConfig
+    texts: dict[int, Key]  # by row: the texts sent
+    entries: list[str]  # by row: the key of the articles' cache entry holding its text
+    cache: tuple[Path, str] | None  # the articles' cache: its folder and scope
+
+
+class TextMissing(LookupError):
+    """A row's text is neither sent nor in the articles' cache."""
+
+
+class _JobTexts(Sequence[Key]):
+    """A job's (title, text) by row: sent, or read from the articles' cache when asked for."""
+
+    def __init__(self, job: Job) -> None:
+        from digest.cache import JsonCache
+
+        self.job = job
+        folder, scope = job.cache or (None, "")
+        self.cache = JsonCache(folder, scope, keep=False, lazy=True)
+
+    def __len__(self) -> int:
+        return len(self.job.digests)
+
+    def __getitem__(self, row: int) -> Key:  # type: ignore[override]
+        text = self.job.texts.get(row)
+        if text is not None:
+            return text
+        entry = self.cache.get(self.job.entries[row])
+        try:
+            article = entry["article"]
+            return article["title"], article["text"]
+        except (KeyError, TypeError) as exc:
+            raise TextMissing(self.job.entries[row]) from exc
 
 
 _preloaded: list[Saved | None] = []  # the worker's: what ``preload`` found, until a job takes it
@@ -154,8 +191,9 @@ def preload(place: Place) -> None:
 
 
 def run_job(job: Job) -> list[list[int]] | None:
-    """``cluster_rows`` in the worker, from the preloaded state; None when there is none for
-    ``job`` (no table yet: the main process clusters, and writes the table on the way)."""
+    """``cluster_rows`` in the worker, from the preloaded state; None when it cannot (no saved
+    state for ``job``, or a text it needs is missing): then the main process clusters. Nothing
+    is saved before the groups are found, so a job given up leaves the state as it was."""
     import numpy as np
 
     from digest import cluster
@@ -164,4 +202,9 @@ def run_job(job: Job) -> list[list[int]] | None:
     if saved is None or saved.place != job.place:
         return None
     times = np.array(job.times, dtype=float)
-    return cluster_rows(saved, job.digests, job.keys, times, job.config, cluster.compute_features)
+    keys = _JobTexts(job)
+    try:
+        return cluster_rows(saved, job.digests, keys, times, job.config, cluster.compute_features)
+    except TextMissing as exc:
+        log.info("clustering in this process: no text for %s in the cache", exc)
+        return None

@@ -108,6 +108,8 @@ def test_an_edit_rebuild_clusters_in_the_warm_worker(
     Builder(options, workers=2).build()
     jobs = [item for _, fn, item in sent if fn is tablecluster.run_job]
     assert len(jobs) == 1 and here == []
+    # The texts as the articles' cache holds them are read there, not sent.
+    assert len(jobs[0].texts) < len(jobs[0].digests) / 2
     build(tmp_path, "clean", workers=1)
     assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
 
@@ -149,3 +151,30 @@ def test_without_saved_clustering_state_the_build_clusters_itself_and_saves_it(
     assert termtable.load(table, "") is None and table.stat().st_size > 1000
     build(tmp_path, "clean", workers=1)
     assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
+
+
+def test_a_job_missing_a_text_is_given_back_and_saves_nothing(tmp_path: Path) -> None:
+    from digest import tablecluster
+
+    options = cached_site(tmp_path, 30)
+    builder = Builder(options, workers=1)
+    config = builder._load_config()[0]
+    place = builder._cluster_place(config)
+    saved_before = [p.read_bytes() for p in (place.table, place.events, place.merge)]
+    digests = [*tablecluster.load(place).table.digests[:5], "a text no table holds"]
+    job = tablecluster.Job(
+        place,
+        digests,
+        [20000.0] * len(digests),
+        config.cluster,
+        {row: ("Title", "Text") for row in range(5)},
+        [""] * 5 + ["no such entry"],
+        (tmp_path / ".digest-cache" / "articles", f"tz={config.timezone}"),
+    )
+    tablecluster.preload(place)
+    assert tablecluster.run_job(job) is None
+    assert [p.read_bytes() for p in (place.table, place.events, place.merge)] == saved_before
+    tablecluster.preload(place)
+    job.texts[5] = ("A title", "A text no table holds, about a zeppelin.")
+    assert tablecluster.run_job(job) is not None  # the same job, its text sent
+    assert tablecluster.load(place).table.digests == digests
