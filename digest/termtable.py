@@ -159,11 +159,12 @@ def assemble(
             np.zeros(0),
         )
     )
-    vocab = np.unique(np.concatenate([known.vocab, *(ids for ids, _, _ in fresh.values())]))
+    vocab = _with_terms(known.vocab, [ids for ids, _, _ in fresh.values()])
     # One source of rows: the table's, then the fresh ones after them; each article's row is
     # gathered from there in one pass.
     news = list(fresh.values())
-    columns = [np.searchsorted(vocab, known.vocab)[known.indices]]
+    same = vocab is known.vocab  # an edit's words are most often all in the table already
+    columns = [known.indices if same else np.searchsorted(vocab, known.vocab)[known.indices]]
     columns += [np.searchsorted(vocab, ids) for ids, _, _ in news]
     weights = [known.base, *(base for _, base, _ in news)]
     lengths = np.concatenate([np.diff(known.indptr), [len(ids) for ids, _, _ in news]])
@@ -191,6 +192,21 @@ def assemble(
         indices, vocab = position[indices], vocab[used]
     indices = indices.astype(cluster.index_type(len(vocab), len(indices)))
     return cluster.TermRows(vocab, indptr, indices, base), samples
+
+
+def _with_terms(vocab: np.ndarray, more: list[np.ndarray]) -> np.ndarray:
+    """The sorted union of ``vocab`` (sorted, unique) and the ids in ``more``: ``vocab`` itself
+    when they hold no new id (no sort of the whole vocabulary then)."""
+    if not more:
+        return vocab
+    ids = np.concatenate(more)
+    if len(vocab):
+        at = np.minimum(np.searchsorted(vocab, ids), len(vocab) - 1)
+        ids = ids[vocab[at] != ids]
+    if not len(ids):
+        return vocab
+    new = np.unique(ids)
+    return np.insert(vocab, np.searchsorted(vocab, new), new)
 
 
 class CopyJudge:

@@ -154,3 +154,15 @@ def test_a_site_whose_articles_are_all_pinned_builds_again_after_an_edit(tmp_pat
     assert report.stories == 6
     build(tmp_path, "clean", workers=1)
     assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
+
+
+def test_the_vocabulary_with_an_edits_terms_is_the_sorted_union() -> None:
+    rng = np.random.default_rng(5)
+    for size in (0, 1, 50):
+        vocab = np.unique(rng.integers(0, 200, size=size).astype(np.uint64))
+        for more in ([], [vocab[:3]], [rng.integers(0, 300, size=20).astype(np.uint64)] * 2):
+            union = termtable._with_terms(vocab, more)
+            assert np.array_equal(union, np.unique(np.concatenate([vocab, *more])))
+            assert union.dtype == np.uint64
+            if not more or all(np.isin(m, vocab).all() for m in more):
+                assert union is vocab  # nothing new: the table's own array, not a copy
