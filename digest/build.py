@@ -162,6 +162,7 @@ class Builder:
         self._fingerprints: dict[str, str] = {}  # pages of the last write: path -> inputs' hash
         self._pages_kept = 0  # pages of the last write kept without rendering (page record)
         self._warm: Any = None  # warmworker.WarmWorker of this build, while it may summarize
+        self._warm_saves = False  # whether the warm worker has state to save before it stops
         self._text_digests: dict[int, str] = {}  # id(article) -> text_digest, this build's
         self._encoded: pagerecord.EncodedStories | None = None  # the last write's (page record)
         self._scan: pagerecord.OutputScan | None = None  # the output after the last write
@@ -766,6 +767,7 @@ class Builder:
 
         try:
             self._warm.submit(tablecluster.run_job, job)
+            self._warm_saves = True  # it saves the clustering's state after sending the groups
             meanwhile()
             return self._warm.result()
         except warmworker.WorkerGone as exc:
@@ -897,8 +899,9 @@ class Builder:
 
     def _stop_warm_worker(self) -> None:
         if self._warm is not None:
-            self._warm.close()
+            self._warm.close(wait=self._warm_saves)
             self._warm = None
+            self._warm_saves = False
 
     def _map(self, fn: Callable[[T], R], items: Sequence[T], *, label: str) -> list[R]:
         """``map`` over a process pool when there is enough work; the result never differs."""

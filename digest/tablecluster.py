@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from digest import cluster, eventstate, termtable
+    from digest.warmworker import Then
 
 log = logging.getLogger("digest")
 
@@ -89,6 +90,20 @@ def cluster_rows(
 
     ``compute_features`` makes the features of the texts the table lacks.
     """
+    rows, save = _cluster_then_save(saved, digests, keys, times, config, compute_features)
+    save()
+    return rows
+
+
+def _cluster_then_save(
+    saved: Saved,
+    digests: Sequence[str],
+    keys: Sequence[Key],
+    times: np.ndarray,
+    config: ClusterConfig,
+    compute_features: Callable[[list[Key]], list[Any]],
+) -> tuple[list[list[int]], Callable[[], None]]:
+    """``cluster_rows``'s groups, and what saves the next build's state."""
     from digest import cluster, eventstate, termtable
 
     table, place = saved.table, saved.place
@@ -114,11 +129,6 @@ def cluster_rows(
     rows, events, memo = cluster.cluster_terms(
         terms, samples, times, judge, config, finder, finder.reuse
     )
-    next_table = termtable.table_of(digests, terms, samples, judge.used)
-    termtable.save(place.table, place.scope, next_table)
-    last = eventstate.LastEvents(digests, times, terms.vocab, events)
-    eventstate.save(place.events, place.events_scope, last)
-    eventstate.save_merge(place.merge, place.events_scope, digests, memo)
     log.info(
         "clustering: %d of %d articles from the term table, %d copy checks anew, "
         "partners found anew for %s",
@@ -127,7 +137,15 @@ def cluster_rows(
         judge.checked,
         "all" if finder.compared < 0 else finder.compared,
     )
-    return rows
+
+    def save() -> None:
+        next_table = termtable.table_of(digests, terms, samples, judge.used)
+        termtable.save(place.table, place.scope, next_table)
+        last = eventstate.LastEvents(digests, times, terms.vocab, events)
+        eventstate.save(place.events, place.events_scope, last)
+        eventstate.save_merge(place.merge, place.events_scope, digests, memo)
+
+    return rows, save
 
 
 # -- in the warm worker --------------------------------------------------------------------------
@@ -187,16 +205,22 @@ _preloaded: list[Saved | None] = []  # the worker's: what ``preload`` found, unt
 def preload(place: Place) -> None:
     """In the worker, before the main process has the articles: import numpy and the
     clustering, and load the saved state."""
+    # np.unique imports numpy.ma at its first call (9 ms): here, not in the clustering.
+    import numpy.ma  # noqa: F401
+
     _preloaded[:] = [load(place)]
 
 
-def run_job(job: Job) -> list[list[int]] | None:
-    """``cluster_rows`` in the worker, from the preloaded state; None when it cannot (no saved
-    state for ``job``, or a text it needs is missing): then the main process clusters. Nothing
-    is saved before the groups are found, so a job given up leaves the state as it was."""
+def run_job(job: Job) -> Then | None:
+    """``cluster_rows`` in the worker, from the preloaded state: the groups are sent back before
+    the state is saved (``Then``). None when it cannot (no saved state for ``job``, or a text
+    it needs is missing): then the main process clusters. Nothing is saved before the groups
+    are found, so a job given up leaves the state as it was. The main process waits for the
+    saving when it stops the worker."""
     import numpy as np
 
     from digest import cluster
+    from digest.warmworker import Then
 
     saved = _preloaded.pop() if _preloaded else None
     if saved is None or saved.place != job.place:
@@ -204,7 +228,10 @@ def run_job(job: Job) -> list[list[int]] | None:
     times = np.array(job.times, dtype=float)
     keys = _JobTexts(job)
     try:
-        return cluster_rows(saved, job.digests, keys, times, job.config, cluster.compute_features)
+        rows, save = _cluster_then_save(
+            saved, job.digests, keys, times, job.config, cluster.compute_features
+        )
     except TextMissing as exc:
         log.info("clustering in this process: no text for %s in the cache", exc)
         return None
+    return Then(rows, save)

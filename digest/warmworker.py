@@ -15,13 +15,25 @@ import logging
 import multiprocessing
 import signal
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 log = logging.getLogger("digest")
 
+WAIT_SECONDS = 60  # the longest ``close(wait=True)`` waits for the worker to finish its work
+
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Then:
+    """What a call returns to have ``value`` sent back at once, and ``after`` run in the worker
+    after that (work the caller need not wait for, such as saving)."""
+
+    value: Any
+    after: Callable[[], None]
 
 
 class WorkerGone(Exception):
@@ -38,7 +50,9 @@ class WarmWorker:
     def __init__(self, *prepare: Callable[[], None]) -> None:
         context = multiprocessing.get_context("fork")
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child, prepare), daemon=True)
+        self._process = context.Process(
+            target=_serve, args=(child, self._conn, prepare), daemon=True
+        )
         self._process.start()
         child.close()
 
@@ -74,17 +88,21 @@ class WarmWorker:
             return None
         return results
 
-    def close(self) -> None:
-        """Stop the worker without waiting for an import it may still be making."""
+    def close(self, *, wait: bool = False) -> None:
+        """Stop the worker: at once (an import it may still be making is of no use), or with
+        ``wait`` once it has finished what it is doing (what a call does ``Then``)."""
         with contextlib.suppress(OSError):
             self._conn.close()
+        if wait:
+            self._process.join(timeout=WAIT_SECONDS)
         if self._process.is_alive():
             self._process.terminate()
         self._process.join(timeout=5)
 
 
-def _serve(conn: Connection, prepare: Sequence[Callable[[], None]]) -> None:
+def _serve(conn: Connection, main_end: Connection, prepare: Sequence[Callable[[], None]]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    main_end.close()  # the fork's copy: with it open, the main process closing its end is no EOF
     try:
         for step in prepare[:-1]:
             step()
@@ -100,8 +118,15 @@ def _serve(conn: Connection, prepare: Sequence[Callable[[], None]]) -> None:
 
 def _answer(conn: Connection) -> None:
     fn, item = conn.recv()
+    result = None
     try:
-        reply: tuple[bool, Any] = (True, fn(item))
+        result = fn(item)
+        reply: tuple[bool, Any] = (True, result.value if isinstance(result, Then) else result)
     except Exception as exc:  # noqa: BLE001  (handed to the main process, which raises it)
         reply = (False, exc)
     conn.send(reply)
+    if isinstance(result, Then):
+        try:
+            result.after()
+        except Exception as exc:  # noqa: BLE001  (no one to hand it to: said, and served on)
+            log.warning("the warm worker failed after a call: %s", exc)

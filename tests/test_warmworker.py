@@ -65,6 +65,30 @@ def test_an_edit_rebuild_summarizes_in_the_warm_worker(
     assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
 
 
+def _answer_then_write(path: Path) -> warmworker.Then:
+    import functools
+
+    return warmworker.Then("answered", functools.partial(_sleep_then_record, path, 0.3))
+
+
+def test_a_call_answers_first_and_a_waiting_close_lets_its_after_work_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(warmworker, "WAIT_SECONDS", 10)
+    log = tmp_path / "log"
+    worker = warmworker.WarmWorker(_nothing)
+    assert worker.map(_answer_then_write, [log]) == ["answered"]
+    assert not log.exists(), "answered before the work after it"
+    worker.close(wait=True)
+    assert log.read_text() == "step\n"
+    assert worker._process.exitcode == 0, "it stopped on its own, when its pipe closed"
+
+    worker = warmworker.WarmWorker(_nothing)
+    assert worker.map(_answer_then_write, [tmp_path / "cut"]) == ["answered"]
+    worker.close()  # not waiting: the work after the call is cut short
+    assert not (tmp_path / "cut").exists() and worker._process.exitcode != 0
+
+
 def _record_step(path: Path) -> None:
     path.write_text(path.read_text() + "step\n" if path.exists() else "step\n")
 
@@ -176,5 +200,8 @@ def test_a_job_missing_a_text_is_given_back_and_saves_nothing(tmp_path: Path) ->
     assert [p.read_bytes() for p in (place.table, place.events, place.merge)] == saved_before
     tablecluster.preload(place)
     job.texts[5] = ("A title", "A text no table holds, about a zeppelin.")
-    assert tablecluster.run_job(job) is not None  # the same job, its text sent
+    done = tablecluster.run_job(job)  # the same job, its text sent
+    assert done is not None and len(done.value) >= 1
+    assert tablecluster.load(place).table.digests != digests, "saved after the groups are sent"
+    done.after()
     assert tablecluster.load(place).table.digests == digests
