@@ -218,34 +218,38 @@ class Builder:
                 stories, story_warnings, summarized, provisional = self._make_stories(
                     articles, config, timings, exact=exact, meanwhile=meanwhile
                 )
-            finally:
+            except BaseException:
                 self._stop_warm_worker()
+                raise
             self._last_provisional = provisional
             self._last = (config, stories, file_warnings + story_warnings)
             article_count = len(articles)
             report_warnings += file_warnings + story_warnings
 
-        from digest import render  # Jinja and Markdown: only when something is rendered
+        try:  # the warm worker, if any, stops at the end: it saves while this process writes
+            from digest import render  # Jinja and Markdown: only when something is rendered
 
-        site = assemble_site(stories, config)
-        memo_scope = (config, theme)
-        if self._memo is None or memo_scope != self._memo_scope:
-            self._memo = render.PageMemo()
-            self._memo_scope = memo_scope
-        # A one-shot build has no next build to reuse pages in: keeping every page in the memo
-        # would hold the whole site in memory, which streaming the pages to disk avoids.
-        memo = self._memo if self.serving else None
-        # A one-shot build in a fresh process has no memo, but the record of what the last one
-        # left in the output folder: pages made from the same inputs are not rendered again.
-        salt = self._record_salt(config, theme)
-        use_record = self._uses_record
-        try:
-            result = self._render_and_write(
-                site, config, template_dirs, memo, timings, salt if use_record else None
-            )
-        except StaleOutput:  # the folder changed behind this builder's back: read it and retry
-            self._written = None
-            result = self._render_and_write(site, config, template_dirs, memo, timings, None)
+            site = assemble_site(stories, config)
+            memo_scope = (config, theme)
+            if self._memo is None or memo_scope != self._memo_scope:
+                self._memo = render.PageMemo()
+                self._memo_scope = memo_scope
+            # A one-shot build has no next build to reuse pages in: keeping every page in the memo
+            # would hold the whole site in memory, which streaming the pages to disk avoids.
+            memo = self._memo if self.serving else None
+            # A one-shot build in a fresh process has no memo, but the record of what the last one
+            # left in the output folder: pages made from the same inputs are not rendered again.
+            salt = self._record_salt(config, theme)
+            use_record = self._uses_record
+            try:
+                result = self._render_and_write(
+                    site, config, template_dirs, memo, timings, salt if use_record else None
+                )
+            except StaleOutput:  # the folder changed behind this builder's back: read it and retry
+                self._written = None
+                result = self._render_and_write(site, config, template_dirs, memo, timings, None)
+        finally:
+            self._stop_warm_worker()
         self._written = result.hashes
         written, unchanged = result.written, result.unchanged
         report = BuildReport(

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 log = logging.getLogger("digest")
 
 WAIT_SECONDS = 60  # the longest ``close(wait=True)`` waits for the worker to finish its work
+LATER_GRACE = 0.1  # how long work left after a call waits for a next call to go first
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -101,22 +102,32 @@ class WarmWorker:
 
 
 def _serve(conn: Connection, main_end: Connection, prepare: Sequence[Callable[[], None]]) -> None:
+    """The first ``prepare`` step, then calls as they come; between them the other steps, then
+    what calls left to do after answering (``Then``), which first waits ``LATER_GRACE`` for a
+    next call: the main process usually has one more for the worker moments after the last."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     main_end.close()  # the fork's copy: with it open, the main process closing its end is no EOF
+    steps = list(prepare)
+    later: list[Callable[[], None]] = []
     try:
-        for step in prepare[:-1]:
-            step()
-            while conn.poll():  # a call that came in the meantime goes before the next step
-                _answer(conn)
-        for step in prepare[-1:]:
-            step()
+        if steps:
+            steps.pop(0)()
         while True:
-            _answer(conn)
-    except (EOFError, OSError):  # the main process closed its end: nothing more to do
-        return
+            if steps and not conn.poll():
+                steps.pop(0)()
+            elif later and not conn.poll(LATER_GRACE):
+                _run_later(later.pop(0))
+            else:
+                then = _answer(conn)
+                if then is not None:
+                    later.append(then.after)
+    except (EOFError, OSError):  # the main process closed its end: only what is left to save
+        for work in later:
+            _run_later(work)
 
 
-def _answer(conn: Connection) -> None:
+def _answer(conn: Connection) -> Then | None:
+    """Run the call waiting on ``conn`` and send back its result; its ``Then``, if any."""
     fn, item = conn.recv()
     result = None
     try:
@@ -125,8 +136,11 @@ def _answer(conn: Connection) -> None:
     except Exception as exc:  # noqa: BLE001  (handed to the main process, which raises it)
         reply = (False, exc)
     conn.send(reply)
-    if isinstance(result, Then):
-        try:
-            result.after()
-        except Exception as exc:  # noqa: BLE001  (no one to hand it to: said, and served on)
-            log.warning("the warm worker failed after a call: %s", exc)
+    return result if isinstance(result, Then) else None
+
+
+def _run_later(work: Callable[[], None]) -> None:
+    try:
+        work()
+    except Exception as exc:  # noqa: BLE001  (no one to hand it to: said, and served on)
+        log.warning("the warm worker failed after a call: %s", exc)

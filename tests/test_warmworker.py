@@ -89,6 +89,24 @@ def test_a_call_answers_first_and_a_waiting_close_lets_its_after_work_finish(
     assert not (tmp_path / "cut").exists() and worker._process.exitcode != 0
 
 
+def _answer_then_record(path: Path) -> warmworker.Then:
+    import functools
+
+    return warmworker.Then("answered", functools.partial(_record_step, path))
+
+
+def test_work_left_after_a_call_lets_the_next_call_go_first(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    log.write_text("")
+    worker = warmworker.WarmWorker(_nothing)
+    try:
+        assert worker.map(_answer_then_record, [log]) == ["answered"]
+        assert worker.map(_record_call, [log]) == ["call\n"], "the call came before the step"
+    finally:
+        worker.close(wait=True)
+    assert log.read_text() == "call\nstep\n"
+
+
 def _record_step(path: Path) -> None:
     path.write_text(path.read_text() + "step\n" if path.exists() else "step\n")
 
