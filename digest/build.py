@@ -1082,26 +1082,26 @@ def _story_id(articles: Sequence[Article]) -> str:
 def _story_key(articles: Sequence[Article], text_digests: Mapping[int, str]) -> str:
     """What a story's summary depends on: its articles' ids, titles and cleaned texts (by their
     ``text_digest``, from ``text_digests`` by object when clustering made it already)."""
-    h = hashlib.sha256()
-    for article in articles:
-        digest = text_digests.get(id(article)) or text_digest(article.title, article.text)
-        for part in (article.id, str(article.title_given), digest):
-            h.update(part.encode("utf-8", "surrogatepass"))
-            h.update(b"\0")
-    return h.hexdigest()
+    parts = [
+        (a.id, a.title_given, text_digests.get(id(a)) or text_digest(a.title, a.text))
+        for a in articles
+    ]
+    # The repr of plain tuples: one C call, its quoting unambiguous.
+    return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _clustering_key(articles: Sequence[Article], digests: Sequence[str], config: Config) -> str:
     """Everything clustering reads (``cluster.identity`` of each article, in order, its title and
-    text by their ``text_digest``, and the cluster settings), as one hash."""
-    h = hashlib.sha256(repr(config.cluster).encode())
-    parts = []
-    for article, digest in zip(articles, digests, strict=True):
-        published = article.published.isoformat() if article.published else ""
-        for part in (article.id, digest, published, article.story or ""):
-            parts.append(f"{len(part)}:{part}")  # lengths first: no two inputs read the same
-    h.update("".join(parts).encode("utf-8", "surrogatepass"))
-    return h.hexdigest()
+    text by their ``text_digest``, and the cluster settings), as one hash.
+
+    A date by its timestamp, which is all clustering reads of it (``grouping.day_number``).
+    """
+    rows = [
+        (a.id, d, a.published.timestamp() if a.published else None, a.story)
+        for a, d in zip(articles, digests, strict=True)
+    ]
+    data = repr((config.cluster, rows))  # plain values: one C call, its quoting unambiguous
+    return hashlib.sha256(data.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _groups_or_none(entry: Any, count: int) -> list[list[int]] | None:
