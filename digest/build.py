@@ -39,7 +39,7 @@ from digest.cache import (
     write_json,
 )
 from digest.config import Config, load_config
-from digest.model import Article, Day, Site, Story
+from digest.model import Article, Day, Site, Story, SummarySentence
 from digest.output import (
     StaleOutput,
     UnsafeOutput,
@@ -625,7 +625,8 @@ class Builder:
             "summaries", f"{config.summary.algorithm}|{config.summary.sentences}|{config.language}"
         )
         keys = self._story_keys(grouped)
-        todo = [i for i, key in enumerate(keys) if _summary_or_none(cache.get(key)) is None]
+        summaries = [_summary_or_none(cache.get(key)) for key in keys]  # (title, sentences)
+        todo = [i for i, summary in enumerate(summaries) if summary is None]
         work = [(grouped[i], config.summary, config.language) for i in todo]
         few = 0 < len(work) < PARALLEL_MIN_ITEMS  # more go to a pool of every core
         results = self._warm.map(_summarize_one, work) if self._warm and few else None
@@ -634,10 +635,10 @@ class Builder:
             results = self._map(_summarize_one, work, label="summarize")
         for i, result in zip(todo, results, strict=True):
             cache.put(keys[i], result)
+            summaries[i] = summary_from_json(result)
         stories: list[Story] = []
         warnings: list[str] = []
-        for group, key in zip(grouped, keys, strict=True):
-            title, summary = summary_from_json(cache.get(key))  # checked above
+        for group, (title, summary) in zip(grouped, summaries, strict=True):
             story_day = _story_day(group, config)
             story = Story(
                 id=_story_id(group),
@@ -1189,14 +1190,14 @@ def _state_or_none(stat: Any, digest: str, entry: Any) -> _FileState | None:
         return None
 
 
-def _summary_or_none(entry: Any) -> Any:
+def _summary_or_none(entry: Any) -> tuple[str, tuple[SummarySentence, ...]] | None:
+    """A cached summary as (title, sentences); None when there is none or it is not one."""
     if entry is None:
         return None
     try:
-        summary_from_json(entry)
+        return summary_from_json(entry)
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
-    return entry
 
 
 def _state_from_json(stat: FileStat, digest: str, entry: dict[str, Any]) -> _FileState:

@@ -170,3 +170,33 @@ def test_installed_versions_are_those_importlib_metadata_reports() -> None:
             expected.append(None)
     assert installed_versions(names) == expected
     assert expected[-1] is None and all(expected[:-1])
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_finish_rewrites_only_the_changed_shards_with_every_entry_used(
+    tmp_path: Path, keep: bool
+) -> None:
+    first = JsonCache(tmp_path, "scope")
+    for n in range(200):
+        first.put(f"key{n}", n)
+    first.finish()
+    for build in range(2):  # a fresh cache, and (kept) the same one again
+        cache = JsonCache(tmp_path, "scope", keep=keep) if build == 0 or not keep else cache
+        before = {p.name: p.stat().st_ino for p in tmp_path.iterdir()}  # a rewrite: a new file
+        for n in range(200):
+            if n != 5:  # key5 is not used: dropped
+                assert cache.get(f"key{n}") is not None
+        cache.put("key7", "changed")
+        cache.put(f"new{build}", "added")
+        cache.finish()
+        after = {p.name: p.stat().st_ino for p in tmp_path.iterdir()}
+        dropped = "key5" if build == 0 else "new0"  # the entry the build before added
+        dirty = {cache._shard_of(k) for k in (dropped, "key7", f"new{build}")}
+        assert {name for name in after if after[name] != before.get(name)} == {
+            f"{shard:02d}.json" for shard in dirty
+        }
+        reread = JsonCache(tmp_path, "scope")
+        expected = {f"key{n}": n for n in range(200) if n != 5} | {"key7": "changed"}
+        expected[f"new{build}"] = "added"
+        assert {k: reread.get(k) for k in expected} == expected
+        assert reread.get(dropped) is None
