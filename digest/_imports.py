@@ -51,8 +51,9 @@ def without_unused_dependencies() -> Iterator[None]:
         if name not in sys.modules:
             placed[name] = _stand_in(name)
     sys.modules.update(placed)  # type: ignore[arg-type]
-    bare = _BARE_PACKAGE not in sys.modules and _bare_import(_BARE_PACKAGE, _BARE_IMPORT)
+    bare = _BARE_PACKAGE not in sys.modules
     try:
+        bare = bare and _bare_import(_BARE_PACKAGE, _BARE_IMPORT)
         yield
     finally:
         for name, module in placed.items():

@@ -179,6 +179,7 @@ class Builder:
         started = time.perf_counter()
         timings: dict[str, float] = {}
         opts = self.options
+        self._ready = None  # a failed build's, if any: this one makes its own
         config, config_warnings = self._load_config()
         self._config_workers = config.workers
         if not opts.content_dir.is_dir():
@@ -772,9 +773,11 @@ class Builder:
 
         try:
             self._warm.submit(tablecluster.run_job, job)
-            self._warm_saves = True  # it saves the clustering's state after sending the groups
             meanwhile()
-            return self._warm.result()
+            rows = self._warm.result()
+            # Groups sent: the worker saves the clustering's state next; stopping it waits.
+            self._warm_saves = rows is not None
+            return rows
         except warmworker.WorkerGone as exc:
             log.info("the warm worker stopped (%s); clustering here", exc)
             self._stop_warm_worker()

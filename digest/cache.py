@@ -65,9 +65,10 @@ def installed_versions(names: Iterable[str]) -> list[str | None]:
     Read from the names of the ``{name}-{version}.dist-info`` folders on ``sys.path``, as the
     import system would find them (first wins): ``importlib.metadata`` costs a fresh process
     ~30 ms (its import, and parsing each METADATA file) for the same answer. A distribution
-    without such a folder (an old-style egg) is asked of ``importlib.metadata``.
+    found first as an ``.egg-info`` without a version in its name (a develop install), or not
+    found, is asked of ``importlib.metadata``.
     """
-    found: dict[str, str] = {}
+    found: dict[str, str | None] = {}
     for entry in sys.path:
         try:
             listing = os.listdir(entry or ".")
@@ -91,7 +92,8 @@ def installed_versions(names: Iterable[str]) -> list[str | None]:
     return versions
 
 
-_DIST_INFO = re.compile(r"(?P<name>[^-]+)-(?P<version>[^-]+)\.dist-info")
+# name-version.dist-info; name-version[-pyX.Y[-platform]].egg-info, or name.egg-info
+_DIST_INFO = re.compile(r"(?P<name>[^-]+)(?:-(?P<version>[^-]+)(?:-[^-]+)*)?\.(?:dist|egg)-info")
 
 
 def _normalized(name: str) -> str:

@@ -136,10 +136,11 @@ def make_environment(template_dirs: Sequence[Path]) -> jinja2.Environment:
 
 def compile_templates(env: jinja2.Environment) -> None:
     """Compile the theme's templates now (the environment keeps them). One that does not compile
-    is left for rendering to report, if a page uses it."""
+    or cannot be read (bad syntax, not UTF-8, no permission) is left for rendering to report,
+    if a page uses it."""
     for name in env.list_templates(extensions=("html", "xml", "txt")):
         if not name.startswith("static/"):
-            with contextlib.suppress(jinja2.TemplateError):
+            with contextlib.suppress(Exception):
                 env.get_template(name)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import pickle
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -111,10 +112,10 @@ def _serve(conn: Connection, main_end: Connection, prepare: Sequence[Callable[[]
     later: list[Callable[[], None]] = []
     try:
         if steps:
-            steps.pop(0)()
+            _run_step(steps.pop(0))
         while True:
             if steps and not conn.poll():
-                steps.pop(0)()
+                _run_step(steps.pop(0))
             elif later and not conn.poll(LATER_GRACE):
                 _run_later(later.pop(0))
             else:
@@ -134,9 +135,27 @@ def _answer(conn: Connection) -> Then | None:
         result = fn(item)
         reply: tuple[bool, Any] = (True, result.value if isinstance(result, Then) else result)
     except Exception as exc:  # noqa: BLE001  (handed to the main process, which raises it)
-        reply = (False, exc)
+        reply = (False, _sendable(exc))
     conn.send(reply)
     return result if isinstance(result, Then) else None
+
+
+def _sendable(exc: Exception) -> Exception:
+    """``exc``, or a RuntimeError saying what it was when it would not unpickle (an exception
+    class whose ``__init__`` takes other arguments): the main process must get an error."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # noqa: BLE001
+        return RuntimeError(f"in the warm worker: {type(exc).__name__}: {exc}")
+    return exc
+
+
+def _run_step(step: Callable[[], None]) -> None:
+    """A prepare step; one that fails is only an optimisation missed (the calls do without)."""
+    try:
+        step()
+    except Exception as exc:  # noqa: BLE001
+        log.info("the warm worker could not get ready (%s): working without", exc)
 
 
 def _run_later(work: Callable[[], None]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -180,8 +181,10 @@ def test_finish_rewrites_only_the_changed_shards_with_every_entry_used(
     for n in range(200):
         first.put(f"key{n}", n)
     first.finish()
-    for build in range(2):  # a fresh cache, and (kept) the same one again
-        cache = JsonCache(tmp_path, "scope", keep=keep) if build == 0 or not keep else cache
+    cache = JsonCache(tmp_path, "scope", keep=keep)
+    for build in range(2):  # a fresh cache, then (kept) the same one again or a fresh one
+        if build and not keep:
+            cache = JsonCache(tmp_path, "scope", keep=keep)
         before = {p.name: p.stat().st_ino for p in tmp_path.iterdir()}  # a rewrite: a new file
         for n in range(200):
             if n != 5:  # key5 is not used: dropped
@@ -200,3 +203,19 @@ def test_finish_rewrites_only_the_changed_shards_with_every_entry_used(
         expected[f"new{build}"] = "added"
         assert {k: reread.get(k) for k in expected} == expected
         assert reread.get(dropped) is None
+
+
+def test_installed_versions_follow_the_path_order_and_ask_about_develop_installs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digest.cache import installed_versions
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    (first / "Some_Dist-2.0.dist-info").mkdir(parents=True)
+    (first / "old_egg-1.5-py3.11.egg-info").mkdir()
+    (second / "some.dist-3.0.dist-info").mkdir(parents=True)
+    (second / "old_egg-9.9.dist-info").mkdir()
+    (second / "develop.egg-info").mkdir()  # no version in the name: importlib.metadata is asked
+    (second / "develop.egg-info" / "PKG-INFO").write_text("Name: develop\nVersion: 4.2\n")
+    monkeypatch.setattr(sys, "path", [str(first), str(second), *sys.path])
+    assert installed_versions(["some-dist", "old-egg", "develop"]) == ["2.0", "1.5", "4.2"]

@@ -322,3 +322,13 @@ def test_row_sums_of_groups_match_dense_sums() -> None:
         assert np.allclose(got, dense[group].sum(axis=0))
         assert list(sums.indices[a:b]) == sorted(sums.indices[a:b])
     assert np.array_equal(sums.data[: sums.indptr[1]], dense[4][dense[4] > 0])  # copied as is
+
+
+def test_pair_codes_are_32_bit_only_while_every_code_fits() -> None:
+    import numpy as np
+
+    from digest.cluster import pair_code_type
+
+    assert pair_code_type(46340) is np.int32 and pair_code_type(46341) is np.int64
+    n = 46340  # the largest code, (n - 1) * n + (n - 1), still fits
+    assert (n - 1) * n + (n - 1) <= np.iinfo(np.int32).max < 46341 * 46341 - 1

@@ -494,12 +494,13 @@ def test_compiling_the_templates_ahead_skips_one_that_fails_and_keeps_the_rest(
     from digest.render import compile_templates, make_environment
 
     (tmp_path / "unused.html").write_text("{% if %}broken")
+    (tmp_path / "latin1.html").write_bytes("caf\xe9".encode("latin-1"))  # not UTF-8
     (tmp_path / "static").mkdir()
     (tmp_path / "static" / "app.html").write_text("{{ not a template }")  # a static file
     env = make_environment([tmp_path, default_theme_dir()])
     compile_templates(env)
     cached = {name for _, name in env.cache}  # (loader, name) -> compiled template
     assert {"day.html", "base.html", "feed.xml", "robots.txt"} <= cached
-    assert not {"unused.html", "static/app.html"} & cached
+    assert not {"unused.html", "latin1.html", "static/app.html"} & cached
     with pytest.raises(jinja2.TemplateSyntaxError):
         env.get_template("unused.html")  # still reported to whoever uses it

@@ -222,3 +222,71 @@ def test_a_job_missing_a_text_is_given_back_and_saves_nothing(tmp_path: Path) ->
     assert tablecluster.load(place).table.digests != digests, "saved after the groups are sent"
     done.after()
     assert tablecluster.load(place).table.digests == digests
+
+
+class _OddError(Exception):
+    def __init__(self, code: int, where: str) -> None:  # not what unpickling calls it with
+        super().__init__(f"{where}: {code}")
+
+
+def _raise_odd(x: int) -> int:
+    raise _OddError(x, "odd")
+
+
+def _failing_step() -> None:
+    raise OSError("no cache here")
+
+
+def test_a_worker_error_that_will_not_unpickle_still_reaches_the_caller() -> None:
+    worker = warmworker.WarmWorker(_failing_step, _nothing)  # a failed step is no failure
+    try:
+        with pytest.raises(RuntimeError, match="_OddError: odd: 7"):
+            worker.map(_raise_odd, [7])
+        assert worker.map(_pid_and_square, [3]) is not None  # and it serves on
+    finally:
+        worker.close()
+
+
+def test_two_edits_clustered_in_the_worker_leave_the_state_a_clean_build_agrees_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digest import cluster
+
+    options = cached_site(tmp_path, 30)
+    here = spy(monkeypatch, cluster, "cluster_terms")
+    edited = tmp_path / "content" / "a007.md"
+    for sentence in ("A zeppelin relief fund opened.", "The fund raised money for zeppelins."):
+        edited.write_text(edited.read_text() + f"\n{sentence}\n")
+        Builder(options, workers=2).build()  # the second starts from what the first saved
+    assert here == []
+    build(tmp_path, "clean", workers=1)
+    assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
+
+
+def test_a_build_failing_while_the_worker_clusters_stops_it_without_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options = cached_site(tmp_path, 30)
+    closed = spy_kwargs(monkeypatch, warmworker.WarmWorker, "close")
+
+    def failing(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Builder, "_ready_output", failing)
+    edited = tmp_path / "content" / "a007.md"
+    edited.write_text(edited.read_text() + "\nA relief fund opened on Tuesday.\n")
+    with pytest.raises(KeyboardInterrupt):
+        Builder(options, workers=2).build()
+    assert closed == [{"wait": False}], "nothing to save: the worker is not waited for"
+
+
+def spy_kwargs(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[dict]:
+    calls: list[dict] = []
+    real = getattr(owner, name)
+
+    def recording(*args: object, **kwargs: object) -> object:
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, recording)
+    return calls
