@@ -634,6 +634,8 @@ class Builder:
         if results is None:
             self._stop_warm_worker()  # a pool's workers, or this process, take the work
             results = self._map(_summarize_one, work, label="summarize")
+        if self._warm is not None:
+            self._warm.end_calls()  # its last call: it saves the clustering's state now
         for i, result in zip(todo, results, strict=True):
             cache.put(keys[i], result)
             summaries[i] = summary_from_json(result)

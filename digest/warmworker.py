@@ -90,6 +90,12 @@ class WarmWorker:
             return None
         return results
 
+    def end_calls(self) -> None:
+        """No more calls: the worker does what calls left it to do (``Then``) at once, without
+        waiting for a next call, and stops; ``close`` then only collects it."""
+        with contextlib.suppress(OSError):
+            self._conn.close()
+
     def close(self, *, wait: bool = False) -> None:
         """Stop the worker: at once (an import it may still be making is of no use), or with
         ``wait`` once it has finished what it is doing (what a call does ``Then``)."""

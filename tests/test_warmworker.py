@@ -107,6 +107,20 @@ def test_work_left_after_a_call_lets_the_next_call_go_first(tmp_path: Path) -> N
     assert log.read_text() == "call\nstep\n"
 
 
+def test_after_the_last_call_the_worker_saves_at_once_and_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(warmworker, "LATER_GRACE", 60)  # it would wait that long for a call
+    log = tmp_path / "log"
+    worker = warmworker.WarmWorker(_nothing)
+    assert worker.map(_answer_then_record, [log]) == ["answered"]
+    worker.end_calls()
+    worker._process.join(timeout=20)
+    assert not worker._process.is_alive() and log.read_text() == "step\n"
+    worker.close(wait=True)
+    assert worker._process.exitcode == 0
+
+
 def _record_step(path: Path) -> None:
     path.write_text(path.read_text() + "step\n" if path.exists() else "step\n")
 
