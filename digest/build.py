@@ -632,7 +632,8 @@ class Builder:
         few = 0 < len(work) < PARALLEL_MIN_ITEMS  # more go to a pool of every core
         results = self._warm.map(_summarize_one, work) if self._warm and few else None
         if results is None:
-            self._stop_warm_worker()  # a pool's workers, or this process, take the work
+            if work:  # a pool's workers, or this process, take the work
+                self._stop_warm_worker()
             results = self._map(_summarize_one, work, label="summarize")
         if self._warm is not None:
             self._warm.end_calls()  # its last call: it saves the clustering's state now

@@ -59,13 +59,16 @@ def cached_site(site: Path, count: int) -> BuildOptions:
     return options
 
 
-def spy(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[tuple[Any, ...]]:
-    """The positional arguments of every call to ``owner.name`` from now on (it still runs)."""
-    calls: list[tuple[Any, ...]] = []
+def spy(
+    monkeypatch: pytest.MonkeyPatch, owner: object, name: str, *, keywords: bool = False
+) -> list[Any]:
+    """The positional arguments (``keywords``: the keyword arguments) of every call to
+    ``owner.name`` from now on (it still runs)."""
+    calls: list[Any] = []
     real = getattr(owner, name)
 
     def recording(*args: Any, **kwargs: Any) -> Any:
-        calls.append(args)
+        calls.append(kwargs if keywords else args)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(owner, name, recording)

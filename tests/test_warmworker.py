@@ -281,7 +281,7 @@ def test_a_build_failing_while_the_worker_clusters_stops_it_without_waiting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     options = cached_site(tmp_path, 30)
-    closed = spy_kwargs(monkeypatch, warmworker.WarmWorker, "close")
+    closed = spy(monkeypatch, warmworker.WarmWorker, "close", keywords=True)
 
     def failing(*args: object) -> None:
         raise KeyboardInterrupt
@@ -294,13 +294,14 @@ def test_a_build_failing_while_the_worker_clusters_stops_it_without_waiting(
     assert closed == [{"wait": False}], "nothing to save: the worker is not waited for"
 
 
-def spy_kwargs(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[dict]:
-    calls: list[dict] = []
-    real = getattr(owner, name)
-
-    def recording(*args: object, **kwargs: object) -> object:
-        calls.append(kwargs)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(owner, name, recording)
-    return calls
+def test_a_date_edit_clusters_in_the_worker_with_no_story_to_summarize(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options = cached_site(tmp_path, 30)
+    closed = spy(monkeypatch, warmworker.WarmWorker, "close", keywords=True)
+    moved = tmp_path / "content" / "a012.md"
+    moved.write_text(moved.read_text().replace("date: 2025-03-13", "date: 2025-03-14"))
+    report = Builder(options, workers=2).build()
+    assert report.stories_summarized == 0 and closed == [{"wait": True}]
+    build(tmp_path, "clean", workers=1)
+    assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
