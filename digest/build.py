@@ -758,7 +758,7 @@ class Builder:
                 return self._cluster_from_features(articles, place, digests, config)
             import numpy as np
 
-            rows = tablecluster.cluster_rows(
+            rows, save = tablecluster.cluster_rows(
                 saved,
                 digests,
                 [(a.title, a.text) for a in sub],
@@ -766,6 +766,7 @@ class Builder:
                 config.cluster,
                 self._compute_features,
             )
+            save()
         groups.extend([free[row] for row in group] for group in rows)
         return grouping.in_order(groups)
 

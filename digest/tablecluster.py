@@ -84,26 +84,13 @@ def cluster_rows(
     times: np.ndarray,
     config: ClusterConfig,
     compute_features: Callable[[list[Key]], list[Any]],
-) -> list[list[int]]:
+) -> tuple[list[list[int]], Callable[[], None]]:
     """Groups of rows (indices into ``digests``) of the articles without a pin, given by their
-    text digests, (title, text) and day numbers; the next build's state is saved on the way.
+    text digests, (title, text) and day numbers, and what saves the next build's state (the
+    caller runs it: in the worker, after sending the groups back).
 
     ``compute_features`` makes the features of the texts the table lacks.
     """
-    rows, save = _cluster_then_save(saved, digests, keys, times, config, compute_features)
-    save()
-    return rows
-
-
-def _cluster_then_save(
-    saved: Saved,
-    digests: Sequence[str],
-    keys: Sequence[Key],
-    times: np.ndarray,
-    config: ClusterConfig,
-    compute_features: Callable[[list[Key]], list[Any]],
-) -> tuple[list[list[int]], Callable[[], None]]:
-    """``cluster_rows``'s groups, and what saves the next build's state."""
     from digest import cluster, eventstate, termtable
 
     table, place = saved.table, saved.place
@@ -228,7 +215,7 @@ def run_job(job: Job) -> Then | None:
     times = np.array(job.times, dtype=float)
     keys = _JobTexts(job)
     try:
-        rows, save = _cluster_then_save(
+        rows, save = cluster_rows(
             saved, job.digests, keys, times, job.config, cluster.compute_features
         )
     except TextMissing as exc:
