@@ -215,7 +215,7 @@ class Builder:
                 # worker computes the few features the term table lacks.
                 meanwhile = None
                 if files_read < PARALLEL_MIN_ITEMS:
-                    meanwhile = lambda: self._ready_output(config, template_dirs, theme)  # noqa: E731
+                    meanwhile = functools.partial(self._meanwhile, config, template_dirs, theme)
                 stories, story_warnings, summarized, provisional = self._make_stories(
                     articles, config, timings, exact=exact, meanwhile=meanwhile
                 )
@@ -313,7 +313,11 @@ class Builder:
                 record = self._load_record(record_salt)
             known = record.hashes
         self._fingerprints, self._pages_kept, self._encoded, self._scan = {}, 0, None, None
-        environment = ready.environment if ready is not None else None
+        environment = None
+        if ready is not None:
+            environment = ready.environment
+        elif memo is None:
+            environment = self._environment(template_dirs)
         pages = render.iter_site(site, config, template_dirs, memo, record, environment)
         files = _timed(pages, rendering)
         try:
@@ -359,17 +363,35 @@ class Builder:
         record.vouch(self._articles_as_read())
         return record
 
+    def _meanwhile(self, config: Config, template_dirs: Sequence[Path], theme: object) -> None:
+        """What this process reads while the warm worker clusters: what rendering starts from,
+        and the summaries' cache."""
+        self._ready_output(config, template_dirs, theme)
+        self._summaries(config)
+
     def _ready_output(self, config: Config, template_dirs: Sequence[Path], theme: object) -> None:
         """Get what rendering starts from ready before the stories are: the templates compiled
         and the page record read (``_render_and_write`` takes them, or makes them if this did
         not run)."""
         from digest import render
 
-        environment = render.make_environment(template_dirs)
+        environment = self._environment(template_dirs)
         render.compile_templates(environment)
         salt = self._record_salt(config, theme)
         record = self._load_record(salt) if self._uses_record else None
         self._ready = _ReadyOutput(list(template_dirs), environment, salt, record)
+
+    def _environment(self, template_dirs: Sequence[Path]) -> Any:
+        """A Jinja environment of the theme, its compiled templates kept in the cache (when
+        there is one) for the next process."""
+        from digest import render, templatecode
+
+        code_cache = None
+        if self._persistent_cache:
+            folder = self.options.site_dir / CACHE_DIR_NAME / "templates"
+            code_cache = templatecode.CompiledTemplates(folder, code_fingerprint())
+            code_cache.prune()
+        return render.make_environment(template_dirs, code_cache)
 
     def _articles_as_read(self) -> Iterator[tuple[Article, str]]:
         """Each article as its file's cache entry made it, with the entry's key (what the page
@@ -622,9 +644,7 @@ class Builder:
 
         mark = time.perf_counter()
         grouped = [sorted((articles[i] for i in group), key=_article_order) for group in groups]
-        cache = self._cache(
-            "summaries", f"{config.summary.algorithm}|{config.summary.sentences}|{config.language}"
-        )
+        cache = self._summaries(config)
         keys = self._story_keys(grouped)
         summaries = [_summary_or_none(cache.get(key)) for key in keys]  # (title, sentences)
         todo = [i for i, summary in enumerate(summaries) if summary is None]
@@ -668,6 +688,11 @@ class Builder:
         self._text_digests = {}  # by object id: of no use once these articles may be freed
         timings["summarize"] = time.perf_counter() - mark
         return stories, warnings, len(todo), provisional
+
+    def _summaries(self, config: Config) -> JsonCache:
+        """The summaries' cache (read once, then kept by this builder)."""
+        scope = f"{config.summary.algorithm}|{config.summary.sentences}|{config.language}"
+        return self._cache("summaries", scope)
 
     def _story_keys(self, grouped: list[list[Article]]) -> list[str]:
         """Each story's summary cache key; hashing thousands of texts again is a rebuild's cost."""

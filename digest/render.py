@@ -116,9 +116,14 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-def make_environment(template_dirs: Sequence[Path]) -> jinja2.Environment:
+def make_environment(
+    template_dirs: Sequence[Path], code_cache: jinja2.BytecodeCache | None = None
+) -> jinja2.Environment:
+    """The theme's environment; ``code_cache`` keeps its compiled templates between processes
+    (``templatecode.CompiledTemplates``)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
+        bytecode_cache=code_cache,
         autoescape=jinja2.select_autoescape(["html", "xml", "htm"], default_for_string=True),
         undefined=jinja2.StrictUndefined,  # a typo in a template fails the build, never blank
         keep_trailing_newline=True,
