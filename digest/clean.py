@@ -622,9 +622,15 @@ _PAIR_INDEX_CAP = 200  # lines in more articles than this are never story text: 
 
 def _group_key(article: Article) -> str:
     if article.source:
-        return "source:" + normalize(article.source).lower()
+        return _source_key(article.source)
     parts = PurePosixPath(article.path).parts
     return "folder:" + (parts[0] if len(parts) > 1 else "")
+
+
+@functools.lru_cache(maxsize=4096)
+def _source_key(source: str) -> str:
+    """By the outlet's name as written: thousands of articles share a few dozen names."""
+    return "source:" + normalize(source).lower()
 
 
 def _line_keys(article: Article) -> list[str]:

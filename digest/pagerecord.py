@@ -40,7 +40,7 @@ from pathlib import Path
 from stat import S_ISDIR
 from typing import Any
 
-from digest.cache import read_json, write_json
+from digest.cache import read_file, read_json, write_json
 from digest.model import Article, Story
 from digest.output import hash_of_site_file
 
@@ -310,7 +310,7 @@ class EncodedStories:
             head = read_json(index)
             if not isinstance(head, dict) or head.get("salt") != salt:
                 return cls({})
-            data = _data_path(index).read_bytes()
+            data = read_file(_data_path(index))
             if len(data) != head["size"] or hashlib.sha256(data).hexdigest() != head["sha256"]:
                 return cls({})
             return cls(_split(memoryview(data), head["keys"]))

@@ -219,3 +219,18 @@ def test_installed_versions_follow_the_path_order_and_ask_about_develop_installs
     (second / "develop.egg-info" / "PKG-INFO").write_text("Name: develop\nVersion: 4.2\n")
     monkeypatch.setattr(sys, "path", [str(first), str(second), *sys.path])
     assert installed_versions(["some-dist", "old-egg", "develop"]) == ["2.0", "1.5", "4.2"]
+
+
+@pytest.mark.parametrize("size", [0, 1, 4096, 3_000_001])
+def test_read_file_reads_every_byte(tmp_path: Path, size: int) -> None:
+    from digest.cache import read_file
+
+    path = tmp_path / "f.bin"
+    data = bytes(i % 251 for i in range(size))
+    path.write_bytes(data)
+    assert read_file(path) == data
+    assert read_file(str(path)) == data
+    with pytest.raises(FileNotFoundError):
+        read_file(tmp_path / "missing")
+    with pytest.raises(IsADirectoryError):
+        read_file(tmp_path)
