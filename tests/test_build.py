@@ -237,3 +237,42 @@ def test_a_cached_grouping_must_be_a_partition_of_the_articles() -> None:
         [[0, 1, 2, 3]],
     ):
         assert _groups_or_none(bad, 3) is None, bad
+
+
+def test_the_clustering_key_names_everything_clustering_reads() -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from digest.build import _clustering_key
+    from digest.config import Config
+    from digest.model import Article
+
+    def article(n: int, **fields: Any) -> Article:
+        when = datetime(2025, 3, 1 + n, 12, tzinfo=UTC)
+        made = Article(f"a{n}", f"a{n}.txt", "text", f"T{n}", False, "x", "x", published=when)
+        return made.replace(**fields)
+
+    config = Config()
+    articles = [article(n) for n in range(3)]
+    digests = ["d0", "d1", "d2"]
+    key = _clustering_key(articles, digests, config)
+    assert _clustering_key([article(n) for n in range(3)], list(digests), Config()) == key
+    # What clustering does not read (the source, tags, a link) leaves the key as it was.
+    others = [articles[0].replace(source="Other", tags=("x",), url="https://e.x/"), *articles[1:]]
+    assert _clustering_key(others, digests, config) == key
+    changed = [
+        ([article(0, id="z"), *articles[1:]], digests, config),
+        (articles, ["d0", "d1", "dX"], config),
+        (articles, ["d0d1", "", "d2"], config),  # the same characters, cut elsewhere
+        ([article(0, published=None), *articles[1:]], digests, config),
+        (
+            [article(0, published=articles[0].published.replace(second=1)), *articles[1:]],
+            digests,
+            config,
+        ),
+        ([article(0, story="pinned"), *articles[1:]], digests, config),
+        (articles[::-1], digests[::-1], config),
+        (articles, digests, replace(config, cluster=replace(config.cluster, window_days=9))),
+    ]
+    keys = {_clustering_key(a, d, c) for a, d, c in changed}
+    assert key not in keys and len(keys) == len(changed)
