@@ -3,9 +3,9 @@
 Compiling the default theme's templates costs a fresh ``digest build`` ~50 ms; loading the code
 Jinja compiled them to costs ~3 ms. Jinja names each template's code by the template's name and
 file (``Bucket.key``) and checks it against a hash of the source (``Bucket.checksum``): a theme
-edit compiles that template again. What the source does not say (digest's environment options,
-Jinja's and Python's versions) is in the file name's prefix, the code fingerprint, so other code
-never loads it.
+edit compiles that template again. Jinja's magic header, checked too, names Jinja's format and
+Python's version; what neither says (digest's environment options, Jinja's release) is in the
+file name's prefix, the code fingerprint, so other code never loads it.
 
 The files are read the way Python reads ``__pycache__``: code from the site's own folder is
 trusted as that folder's templates are. A file that cannot be read or is damaged is compiled
