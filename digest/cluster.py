@@ -45,7 +45,9 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from digest import copycounts
 from digest.config import ClusterConfig
+from digest.copycounts import pair_code_type
 from digest.grouping import day_number, in_order, split_pins
 from digest.model import Article
 from digest.text import normalize, text_digest, words
@@ -78,9 +80,6 @@ TFIDF_CHUNK = 4096  # articles per step when weighting terms (bounds memory)
 SHINGLE = 5  # words per shingle: long enough that shared runs mean copied text
 SAMPLE_MOD = 8  # keep 1 shingle hash in 8
 MIN_SHINGLES = 12  # too short to call a copy by shingles; left to the TF-IDF step
-MIN_SHARED_SAMPLES = 2
-NEIGHBOURS = 4  # pairs per posting list: each entry with its next few, so a copy shared by
-# hundreds of outlets costs a chain of pairs, not all pairs (union makes the chain one group)
 CONTAINMENT = 0.5  # half the shorter text found verbatim (5-word runs) in the other: a copy
 
 # Function words carry no event; split from one string to keep the list compact.
@@ -212,6 +211,7 @@ def cluster_terms(
     config: ClusterConfig,
     find_events: Callable[[Rows, np.ndarray], EventCandidates] | None = None,
     reuse: Callable[[], MergeReuse | None] | None = None,
+    count_copies: Callable[[Sequence[np.ndarray], np.ndarray], copycounts.Counts] | None = None,
 ) -> tuple[list[list[int]], EventCandidates, MergeMemo]:
     """Groups of rows, from articles given as their term rows and shingle samples (without pins),
     and the same-event candidates found on the way.
@@ -220,10 +220,14 @@ def cluster_terms(
     articles' features: given the same rows, the same groups. ``is_copy_pair(i, j)`` verifies a
     candidate pair of copies; ``find_events(vectors, idf)``, if given, stands in for
     ``event_candidates`` (``eventstate`` reuses the last clustering's, with the same result);
-    ``reuse()``, if given, is asked after it what of the last merge may be kept (``_merge_units``).
+    ``reuse()``, if given, is asked after it what of the last merge may be kept (``_merge_units``);
+    ``count_copies(samples, times)``, if given, stands in for ``copycounts.full`` (an update of
+    the last build's counts, with the same result).
     """
     window, threshold = config.window_days, threshold_of(config)
-    copy_pairs = [p for p in copy_candidates(samples, times, window) if is_copy_pair(*p)]
+    counts = count_copies(samples, times) if count_copies else copycounts.full(samples, times)
+    candidates = copycounts.candidates(counts, times, window)
+    copy_pairs = [p for p in candidates if is_copy_pair(*p)]
     vectors, idf = weigh(terms)
     if find_events is not None:
         events = find_events(vectors, idf)
@@ -534,7 +538,10 @@ class Keeper(Protocol):
     names: Sequence[object]  # per article: a name of its (title, text) for the copy verdicts
 
     def copies(
-        self, samples: list[np.ndarray], verdicts: dict[tuple[object, object], bool]
+        self,
+        samples: list[np.ndarray],
+        verdicts: dict[tuple[object, object], bool],
+        counts: copycounts.Counts | None = None,
     ) -> None: ...
 
     def terms(self, terms: TermRows) -> None: ...
@@ -921,7 +928,8 @@ def _copy_pairs(
     """
     samples: list[np.ndarray] | None = [shingle_sample(s) for s in shingles]
     assert samples is not None
-    candidates = copy_candidates(samples, times, window)
+    counts = copycounts.full(samples, times)
+    candidates = copycounts.candidates(counts, times, window)
     if keeper is None:
         samples = None  # ~50 MB at 100,000 articles, while every article's features are held
     if len(_COPY_MEMO) > 1_000_000:
@@ -937,7 +945,7 @@ def _copy_pairs(
         if copy:
             result.append((i, j))
     if keeper is not None and samples is not None:
-        keeper.copies(samples, verdicts)
+        keeper.copies(samples, verdicts, counts)
     return result
 
 
@@ -956,35 +964,8 @@ def copy_candidates(
     samples: Sequence[np.ndarray], times: np.ndarray, window: float
 ) -> list[tuple[int, int]]:
     """Pairs (i < j) within the window that share MIN_SHARED_SAMPLES sampled shingles: what
-    ``is_copy`` then verifies."""
-    n = len(samples)
-    # Posting lists in (time, doc) order: the entries laid out doc by doc in that order, then
-    # sorted by shingle with a stable sort (one int32 per sampled shingle beside its hash: at
-    # 100,000 articles there are ~6 million, and this ran while every feature was held).
-    by_time = np.lexsort((np.arange(n), np.nan_to_num(times, nan=-np.inf)))
-    owners = [doc for doc in by_time.tolist() if len(samples[doc])]
-    if not owners:
-        return []
-    lengths = np.fromiter((len(samples[d]) for d in owners), dtype=np.int64, count=len(owners))
-    key = np.concatenate([samples[d] for d in owners])
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    doc = np.repeat(np.array(owners, dtype=np.int32), lengths)[order]
-    del order
-    wide = pair_code_type(n)  # a pair (a < b) as one number, a * n + b
-    codes = []
-    for d in range(1, NEIGHBOURS + 1):
-        same = key[:-d] == key[d:]
-        a, b = doc[:-d][same].astype(wide), doc[d:][same].astype(wide)
-        codes.append(np.minimum(a, b) * wide(n) + np.maximum(a, b))
-    code = np.concatenate(codes)
-    pairs, counts = np.unique(code, return_counts=True)
-    pairs = pairs[counts >= MIN_SHARED_SAMPLES]
-    i, j = pairs // n, pairs % n
-    ti, tj = times[i], times[j]
-    near = np.isnan(ti) | np.isnan(tj) | (np.abs(ti - tj) <= window)
-    keep = near & (i != j)
-    return list(zip(i[keep].tolist(), j[keep].tolist(), strict=True))
+    ``is_copy`` then verifies (``copycounts``: the counts an edit updates)."""
+    return copycounts.candidates(copycounts.full(samples, times), times, window)
 
 
 def is_copy(a: np.ndarray, b: np.ndarray) -> bool:
@@ -1173,12 +1154,6 @@ def pairs_of(cand_ptr: np.ndarray, cand_rows: np.ndarray) -> np.ndarray:
     j = cand_rows.astype(wide)
     codes = np.unique(np.minimum(i, j) * wide(n) + np.maximum(i, j)).astype(np.int64)
     return np.stack([codes // n, codes % n], axis=1) if n else np.zeros((0, 2), dtype=np.int64)
-
-
-def pair_code_type(n: int) -> type:
-    """The integer type of pair codes ``a * n + b`` (a, b < n): 32 bits while they fit, which
-    numpy sorts about twice as fast as 64."""
-    return np.int32 if n * n < 2**31 else np.int64
 
 
 def _best_partners(

@@ -197,7 +197,7 @@ def _update(
     if len(last.vocab) == 0 or len(vocab) == 0:
         return None
     n, n_old = len(finder.digests), len(last.digests)
-    old_of = _old_rows(last.digests, finder.digests)
+    old_of = old_rows(last.digests, finder.digests)
     if old_of is None:
         return None
     mapped = old_of >= 0
@@ -274,7 +274,7 @@ def _update(
     return cluster.EventCandidates(idf, top_ptr, top_cols, cand_ptr, cand_rows, pairs, sims)
 
 
-def _old_rows(old: Sequence[str], new: Sequence[str]) -> np.ndarray | None:
+def old_rows(old: Sequence[str], new: Sequence[str]) -> np.ndarray | None:
     """Per new row, the old row of the same text (the k-th copy of a text to the k-th), or -1;
     None when the kept rows are not in their old order (ties by index would differ)."""
     rows_of: dict[str, list[int]] = {}

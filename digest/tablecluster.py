@@ -26,7 +26,7 @@ from digest.config import ClusterConfig
 if TYPE_CHECKING:
     import numpy as np
 
-    from digest import cluster, eventstate, termtable
+    from digest import cluster, copycounts, eventstate, termtable
     from digest.warmworker import Then
 
 log = logging.getLogger("digest")
@@ -113,26 +113,61 @@ def cluster_rows(
     finder = eventstate.Finder(
         saved.last, digests, times, terms.vocab, config.window_days, saved.memo
     )
+    counter = _CopyCounter(saved, digests)
     rows, events, memo = cluster.cluster_terms(
-        terms, samples, times, judge, config, finder, finder.reuse
+        terms, samples, times, judge, config, finder, finder.reuse, counter
     )
     log.info(
-        "clustering: %d of %d articles from the term table, %d copy checks anew, "
-        "partners found anew for %s",
+        "clustering: %d of %d articles from the term table, copy index %s, %d copy checks "
+        "anew, partners found anew for %s",
         len(digests) - len(missing),
         len(digests),
+        "updated" if counter.updated else "counted anew",
         judge.checked,
         "all" if finder.compared < 0 else finder.compared,
     )
 
     def save() -> None:
-        next_table = termtable.table_of(digests, terms, samples, judge.used)
+        next_table = termtable.table_of(digests, terms, samples, judge.used, counter.counts)
         termtable.save(place.table, place.scope, next_table)
         last = eventstate.LastEvents(digests, times, terms.vocab, events)
         eventstate.save(place.events, place.events_scope, last)
         eventstate.save_merge(place.merge, place.events_scope, digests, memo)
 
     return rows, save
+
+
+class _CopyCounter:
+    """``cluster_terms``' ``count_copies``: the counts the last build kept, updated where the
+    articles changed (``copycounts.update``), else counted in full."""
+
+    def __init__(self, saved: Saved, digests: Sequence[str]) -> None:
+        self.saved = saved
+        self.digests = digests
+        self.counts: copycounts.Counts | None = None  # this build's, once counted
+        self.updated = False
+
+    def __call__(self, samples: Sequence[np.ndarray], times: np.ndarray) -> copycounts.Counts:
+        from digest import copycounts
+
+        counts = self._updated(samples, times)
+        self.updated = counts is not None
+        self.counts = counts if counts is not None else copycounts.full(samples, times)
+        return self.counts
+
+    def _updated(
+        self, samples: Sequence[np.ndarray], times: np.ndarray
+    ) -> copycounts.Counts | None:
+        from digest import copycounts, eventstate
+
+        table, last = self.saved.table, self.saved.last
+        if table.copies is None or last is None or list(last.digests) != table.digests:
+            return None  # the last build's dates are those of the events it saved
+        old_of = eventstate.old_rows(table.digests, self.digests)
+        if old_of is None:
+            return None
+        old_samples = (table.sample_ptr, table.samples)
+        return copycounts.update(table.copies, old_samples, last.times, samples, times, old_of)
 
 
 # -- in the warm worker --------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digest import cluster, eventstate
+from digest import cluster, copycounts, eventstate
 from digest.cache import load_arrays, save_arrays
 
 log = logging.getLogger("digest")
@@ -43,6 +43,7 @@ class TermTable:
     sample_ptr: np.ndarray  # int64, per row: where its shingle sample starts in ``samples``
     samples: np.ndarray  # uint64, the rows' shingle samples end to end
     verdicts: Verdicts = field(default_factory=dict)
+    copies: copycounts.Counts | None = None  # the copy index's counts for these rows, if kept
 
     @cached_property
     def row_of(self) -> dict[str, int]:
@@ -55,13 +56,18 @@ def pair_key(a: str, b: str) -> tuple[str, str]:
 
 
 def table_of(
-    digests: list[str], terms: cluster.TermRows, samples: Sequence[np.ndarray], verdicts: Verdicts
+    digests: list[str],
+    terms: cluster.TermRows,
+    samples: Sequence[np.ndarray],
+    verdicts: Verdicts,
+    copies: copycounts.Counts | None = None,
 ) -> TermTable:
     lengths = np.fromiter((len(s) for s in samples), dtype=np.int64, count=len(samples))
     sample_ptr = np.zeros(len(samples) + 1, dtype=np.int64)
     np.cumsum(lengths, out=sample_ptr[1:])
     joined = np.concatenate(samples) if samples else np.zeros(0, dtype=np.uint64)
-    return TermTable(digests, terms, sample_ptr, joined.astype(np.uint64, copy=False), verdicts)
+    joined = joined.astype(np.uint64, copy=False)
+    return TermTable(digests, terms, sample_ptr, joined, verdicts, copies)
 
 
 def save(path: Path, scope: str, table: TermTable) -> None:
@@ -80,6 +86,8 @@ def save(path: Path, scope: str, table: TermTable) -> None:
         "verdict_b": np.array([b for _, b in pairs], dtype="U40"),
         "verdict": np.array(list(table.verdicts.values()), dtype=bool),
     }
+    if table.copies is not None and table.copies.rows == len(table.digests):
+        arrays["copy_codes"], arrays["copy_counts"] = table.copies.codes, table.copies.counts
     save_arrays(path, arrays)
 
 
@@ -118,7 +126,11 @@ def _table_or_none(a: dict[str, np.ndarray]) -> TermTable | None:
     if not fits:
         return None
     terms = cluster.TermRows(vocab, indptr, indices, base)
-    return TermTable(digests, terms, sample_ptr, samples, verdicts)
+    copies = None
+    if "copy_codes" in a and "copy_counts" in a:  # else (damaged, or none kept): counted anew
+        kept = copycounts.Counts(rows, a["copy_codes"], a["copy_counts"])
+        copies = kept if kept.fits() else None
+    return TermTable(digests, terms, sample_ptr, samples, verdicts, copies)
 
 
 def _pointers_fit(pointers: np.ndarray, rows: int, total: int) -> bool:
@@ -259,18 +271,24 @@ class TableKeeper:
         self.events_scope = events_scope
         self._samples: list[np.ndarray] = []
         self._verdicts: Verdicts = {}
+        self._counts: copycounts.Counts | None = None
 
     def copies(
-        self, samples: list[np.ndarray], verdicts: dict[tuple[object, object], bool]
+        self,
+        samples: list[np.ndarray],
+        verdicts: dict[tuple[object, object], bool],
+        counts: copycounts.Counts | None = None,
     ) -> None:
         self._samples = samples
         self._verdicts = {pair_key(str(a), str(b)): v for (a, b), v in verdicts.items()}
+        self._counts = counts
 
     def terms(self, terms: cluster.TermRows) -> None:
         if len(self._samples) != len(self.names):  # no copy step ran: nothing to start from
             return
-        save(self.path, self.scope, table_of(self.names, terms, self._samples, self._verdicts))
-        self._samples, self._verdicts = [], {}
+        table = table_of(self.names, terms, self._samples, self._verdicts, self._counts)
+        save(self.path, self.scope, table)
+        self._samples, self._verdicts, self._counts = [], {}, None
 
     def events(self, times: np.ndarray, vocab: np.ndarray, events: cluster.EventCandidates) -> None:
         if self.events_path is not None:

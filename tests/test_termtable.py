@@ -3,13 +3,14 @@ what a clean build writes."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from digest import cluster, termtable
+from digest import cluster, copycounts, termtable
 from digest.build import Builder
 from digest.model import Article
 from tests.test_build import build, cached_site, files_of, spy
@@ -42,6 +43,11 @@ def table_from(articles: list[Article]) -> tuple[termtable.TermTable, list[str]]
     digests = [cluster.feature_key_digest((a.title, a.text)) for a in articles]
     samples = [cluster.shingle_sample(f[3]) for f in features]
     return termtable.table_of(digests, cluster._term_rows(features), samples, {}), digests
+
+
+def termtable_samples(table: termtable.TermTable) -> list[np.ndarray]:
+    ptr = table.sample_ptr
+    return [table.samples[ptr[r] : ptr[r + 1]] for r in range(len(table.digests))]
 
 
 def assert_same_rows(a: cluster.TermRows, b: cluster.TermRows) -> None:
@@ -85,6 +91,19 @@ def test_a_table_round_trips_and_a_bad_or_foreign_one_is_ignored(tmp_path: Path)
     assert loaded.verdicts == table.verdicts
     assert_same_rows(loaded.terms, table.terms)
     assert np.array_equal(loaded.samples, table.samples)
+    assert loaded.copies is None  # none kept with this table
+
+    times = np.arange(len(digests), dtype=float)
+    counts = copycounts.full(termtable_samples(table), times)
+    termtable.save(path, SCOPE, dataclasses.replace(table, copies=counts))
+    kept = termtable.load(path, SCOPE)
+    assert kept is not None and kept.copies is not None
+    assert kept.copies.codes.tolist() == counts.codes.tolist()
+    assert kept.copies.counts.tolist() == counts.counts.tolist()
+    damaged = copycounts.Counts(counts.rows, counts.codes[::-1].copy(), counts.counts)
+    termtable.save(path, SCOPE, dataclasses.replace(table, copies=damaged))
+    kept = termtable.load(path, SCOPE)
+    assert kept is not None and kept.copies is None  # the rest of the table still serves
 
     assert termtable.load(path, "other code") is None
     assert termtable.load(tmp_path / "missing.npz", SCOPE) is None
@@ -118,9 +137,18 @@ def test_builds_from_the_term_table_write_what_a_clean_build_writes(
     (content / "a020.md").unlink()
     shutil.copy(content / "a003.md", content / "a099.md")
     computed = spy(monkeypatch, cluster, "compute_features")
+    counted = spy(monkeypatch, copycounts, "full")
+    updates: list[copycounts.Counts | None] = []
+    real_update = copycounts.update
+    monkeypatch.setattr(
+        copycounts, "update", lambda *args: updates.append(real_update(*args)) or updates[-1]
+    )
     Builder(options, workers=1).build()
     texts = [text for (batch,) in computed for _, text in batch]
     assert len(texts) == 1 and "zeppelin" in texts[0]  # the copy's text is in the table
+    # The copy index: the last build's counts updated where the articles changed, not redone.
+    assert len(updates) == 1 and updates[0] is not None and counted == []
+    assert np.any(updates[0].counts >= copycounts.MIN_SHARED_SAMPLES)  # the wire copies
     build(tmp_path, "clean", workers=1)
     assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
 
