@@ -1,6 +1,6 @@
 """A/B of the one-article edit: this checkout against another revision, runs alternating.
 
-    python bench/edit_ab.py --old REV [--size 6000] [--runs 9] [--work /tmp/digest-ab]
+    python bench/edit_ab.py --old REV [--size 6000] [--runs 9] [--noop] [--work /tmp/digest-ab]
                             [--streams /tmp/digest-speed]
 
 Each version gets its own copy of the generated stream (``bench/generate.py``, the one
@@ -8,7 +8,8 @@ Each version gets its own copy of the generated stream (``bench/generate.py``, t
 with ``PYTHONPATH`` pointing at it. After one build each to fill the caches, every run appends
 a different sentence to the same article of each copy and times ``python -m digest build`` in
 a fresh process, old and new in turn, so load from elsewhere on the machine falls on both.
-Prints every run and the medians. The machine's noise (±0.1 s per run) is why it alternates
+With ``--noop`` nothing is edited: every run is a no-op rebuild. Prints every run and the
+medians. The machine's noise (±0.1 s per run) is why it alternates
 and why a change of a few tens of milliseconds needs nine runs or more.
 """
 
@@ -36,6 +37,9 @@ def main() -> None:
     parser.add_argument("--old", required=True, help="the revision to compare against")
     parser.add_argument("--size", type=int, default=6000)
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument(
+        "--noop", action="store_true", help="time no-op rebuilds (nothing changed) instead"
+    )
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "digest-ab")
     parser.add_argument(
         "--streams", type=Path, default=Path(tempfile.gettempdir()) / "digest-speed"
@@ -54,11 +58,16 @@ def main() -> None:
         sites = {name: prepare(args.work / name, content) for name in sources}
         for name, source in sources.items():  # the cold build that fills each cache
             build(sites[name], source)
+        if args.noop:  # files changed within the last build's clock tick are read again once
+            time.sleep(1.1)
+            for name, source in sources.items():
+                build(sites[name], source)
         times: dict[str, list[float]] = {name: [] for name in sources}
         for run in range(args.runs):
             for name, source in sources.items():
-                with open(sites[name] / "content" / edited, "a", encoding="utf-8") as f:
-                    f.write(f"\nThe jury deliberated for {run + 2} more hours, a clerk said.\n")
+                if not args.noop:
+                    with open(sites[name] / "content" / edited, "a", encoding="utf-8") as f:
+                        f.write(f"\nThe jury deliberated for {run + 2} more hours, a clerk said.\n")
                 times[name].append(build(sites[name], source))
                 print(f"  {name} #{run + 1}: {times[name][-1]:.3f}s", flush=True)
     finally:
