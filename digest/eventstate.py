@@ -277,6 +277,15 @@ def _update(
 def old_rows(old: Sequence[str], new: Sequence[str]) -> np.ndarray | None:
     """Per new row, the old row of the same text (the k-th copy of a text to the k-th), or -1;
     None when the kept rows are not in their old order (ties by index would differ)."""
+    if len(old) == len(new):
+        # An edit: the same rows, a few texts changed in place. When no changed text is found
+        # anywhere on the other side, every other row is its own old row.
+        changed = [row for row, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
+        gone, came = {old[row] for row in changed}, {new[row] for row in changed}
+        if gone.isdisjoint(new) and came.isdisjoint(old):
+            result = np.arange(len(new), dtype=np.int64)
+            result[changed] = -1
+            return result
     rows_of: dict[str, list[int]] = {}
     for row, digest in enumerate(old):
         rows_of.setdefault(digest, []).append(row)

@@ -243,3 +243,39 @@ def test_a_merge_memo_is_saved_for_its_rows_only(tmp_path: Path) -> None:
     assert eventstate.load_merge(path, "other scope", last.digests) is None
     path.write_bytes(b"garbage")
     assert eventstate.load_merge(path, "scope", last.digests) is None
+
+
+def _old_rows_by_definition(old: list[str], new: list[str]) -> list[int] | None:
+    """The k-th copy of a text in ``new`` to the k-th in ``old``; None when out of order."""
+    rows_of: dict[str, list[int]] = {}
+    for row, digest in enumerate(old):
+        rows_of.setdefault(digest, []).append(row)
+    result = []
+    for digest in new:
+        rows = rows_of.get(digest, [])
+        result.append(rows.pop(0) if rows else -1)
+    kept = [r for r in result if r >= 0]
+    return result if kept == sorted(set(kept)) else None
+
+
+def test_old_rows_follow_their_definition_for_edits_inserts_and_copies() -> None:
+    import random
+
+    from digest.eventstate import old_rows
+
+    rng = random.Random(3)
+    fast = 0
+    for _ in range(5000):
+        old = [str(rng.randint(0, 6)) for _ in range(rng.randint(0, 8))]
+        new = list(old)
+        for _ in range(rng.randint(0, 3)):
+            if new and rng.random() < 0.7:
+                new[rng.randrange(len(new))] = str(rng.randint(0, 9))  # an edit in place
+            elif rng.random() < 0.5:
+                new.insert(rng.randint(0, len(new)), str(rng.randint(0, 9)))
+            elif new:
+                del new[rng.randrange(len(new))]
+        found = old_rows(old, new)
+        assert (None if found is None else found.tolist()) == _old_rows_by_definition(old, new)
+        fast += len(old) == len(new)
+    assert fast > 2000  # the in-place shortcut is tried often
