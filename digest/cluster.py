@@ -33,6 +33,7 @@ number of workers, and only on input order through exact ties.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -114,6 +115,15 @@ class Rows:
         from scipy import sparse
 
         return sparse.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
+
+    @functools.cached_property
+    def postings(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per column, the rows holding it, ascending: (pointers, rows), the transpose's CSR
+        arrays. Made once per matrix: the same-event step after an edit asks several times."""
+        n, v = self.shape
+        owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.indptr))
+        order = stable_order(self.indices, v)
+        return np.searchsorted(self.indices[order], np.arange(v + 1)), owner[order]
 
 
 @dataclass(frozen=True)
@@ -1121,14 +1131,11 @@ def partners_of_rows(
 
 def shared_counts(top: Rows, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(i, j, k) for each of ``rows`` (i) and every row j sharing k >= 1 of its columns."""
-    n, v = top.shape
+    n, _ = top.shape
     if len(rows) == 0 or len(top.indices) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
-    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(top.indptr))
-    order = np.argsort(top.indices, kind="stable")
-    posting_rows = owner[order]
-    posting_ptr = np.searchsorted(top.indices[order], np.arange(v + 1))
+    posting_ptr, posting_rows = top.postings
     lengths = np.diff(top.indptr)[rows]
     terms = top.indices[ranges(top.indptr[rows], lengths)]
     sizes = posting_ptr[terms + 1] - posting_ptr[terms]
@@ -1140,9 +1147,19 @@ def shared_counts(top: Rows, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     return codes // n, codes % n, shared
 
 
+def stable_order(values: np.ndarray, bound: int) -> np.ndarray:
+    """``np.argsort(values, kind="stable")`` of integers in [0, bound): numpy sorts 16-bit
+    integers by radix, ~8x faster than 32 or 64 (~1 ms for the 120,000 top terms of 6,000
+    articles), and a vocabulary or a site of up to 65,536 fits."""
+    if bound <= 1 << 16:
+        values = values.astype(np.uint16)
+    return np.argsort(values, kind="stable")
+
+
 def lists_of(i: np.ndarray, j: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Partners ``j`` of rows ``i`` as per-row lists (pointers, partners ascending)."""
-    order = np.lexsort((j, i))
+    by_j = stable_order(j, n)  # then by i, stably: ``np.lexsort((j, i))`` in two radix passes
+    order = by_j[stable_order(i[by_j], n)]
     return np.searchsorted(i[order], np.arange(n + 1)).astype(np.int64), j[order]
 
 

@@ -332,3 +332,19 @@ def test_pair_codes_are_32_bit_only_while_every_code_fits() -> None:
     assert pair_code_type(46340) is np.int32 and pair_code_type(46341) is np.int64
     n = 46340  # the largest code, (n - 1) * n + (n - 1), still fits
     assert (n - 1) * n + (n - 1) <= np.iinfo(np.int32).max < 46341 * 46341 - 1
+
+
+@pytest.mark.parametrize("bound", [1, 300, 1 << 16, (1 << 16) + 1, 1 << 40])
+def test_stable_order_is_a_stable_argsort(bound: int) -> None:
+    from digest.cluster import lists_of, stable_order
+
+    rng = np.random.default_rng(bound % 1000)
+    values = rng.integers(0, bound, size=5000, dtype=np.int64)
+    assert np.array_equal(stable_order(values, bound), np.argsort(values, kind="stable"))
+    if bound <= 1 << 20:
+        i = rng.integers(0, bound, size=3000)
+        j = rng.integers(0, bound, size=3000)
+        ptr, partners = lists_of(i, j, bound)
+        order = np.lexsort((j, i))
+        assert np.array_equal(partners, j[order])
+        assert np.array_equal(ptr, np.searchsorted(i[order], np.arange(bound + 1)))
