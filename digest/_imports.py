@@ -14,6 +14,9 @@ from typing import Any
 # preference: all of scipy when nothing loaded it yet, else just scipy.stats.
 _HIDDEN = ("scipy", "scipy.stats")
 _STOOD_IN = ("requests",)  # imported by a module digest uses, for a function it never calls
+# ``sumy.utils`` takes ``languages`` from pycountry (0.035 s: its database module and
+# ``importlib.metadata``) to turn an ISO code into a language's name; a name needs no lookup.
+_LANGUAGES_FROM = "pycountry"
 # sumy stems with ``nltk.stem.snowball``; importing it runs ``nltk/__init__.py``, which imports
 # all of NLTK (0.2-0.3 s). What the module needs is imported without that, under a bare package.
 _BARE_PACKAGE = "nltk"
@@ -50,6 +53,8 @@ def without_unused_dependencies() -> Iterator[None]:
     for name in _STOOD_IN:
         if name not in sys.modules:
             placed[name] = _stand_in(name)
+    if _LANGUAGES_FROM not in sys.modules:
+        placed[_LANGUAGES_FROM] = _stand_in(_LANGUAGES_FROM, languages=_LanguagesByCode())
     sys.modules.update(placed)  # type: ignore[arg-type]
     bare = _BARE_PACKAGE not in sys.modules
     try:
@@ -113,10 +118,13 @@ class _LazyAttribute:
         return self._real()(*args, **kwargs)
 
 
-def _stand_in(name: str) -> types.ModuleType:
-    """An empty module called ``name`` whose attributes are the real module's, imported at the
-    first lookup after the block (when ``sys.modules`` no longer holds the stand-in)."""
+def _stand_in(name: str, **attributes: object) -> types.ModuleType:
+    """A module called ``name`` with ``attributes``, whose other attributes are the real
+    module's, imported at the first lookup after the block (when ``sys.modules`` no longer
+    holds the stand-in)."""
     module = types.ModuleType(name, f"Stands in for {name} until it is used.")
+    for attribute, value in attributes.items():
+        setattr(module, attribute, value)
 
     def real_attribute(attribute: str) -> object:
         # Dunders (``__path__``, ``__file__``) are what the import system and introspection
@@ -127,3 +135,29 @@ def _stand_in(name: str) -> types.ModuleType:
 
     module.__getattr__ = real_attribute  # type: ignore[method-assign]
     return module
+
+
+class _LanguagesByCode:
+    """``pycountry.languages`` for ``sumy.utils.normalize_language``, which asks it for the
+    language whose ``alpha_2`` code, then ``alpha_3`` code, is the name it was given: a value
+    of another length is no such code, answered (the default, as pycountry answers) without
+    importing pycountry. Anything else is pycountry's own answer."""
+
+    _CODE_LENGTHS = {"alpha_2": 2, "alpha_3": 3}
+
+    def get(self, *, default: Any = None, **fields: Any) -> Any:
+        if len(fields) == 1:
+            ((field, value),) = fields.items()
+            length = self._CODE_LENGTHS.get(field)
+            if length is not None and isinstance(value, str) and len(value) != length:
+                return default
+        return self._real().get(default=default, **fields)
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("__"):  # what introspection probes: no import for it
+            raise AttributeError(name)
+        return getattr(self._real(), name)
+
+    @staticmethod
+    def _real() -> Any:
+        return importlib.import_module(_LANGUAGES_FROM).languages

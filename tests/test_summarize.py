@@ -339,6 +339,29 @@ def test_importing_summarize_leaves_out_scipy_and_requests_until_someone_wants_t
     )
 
 
+def test_importing_summarize_leaves_out_pycountry_until_a_language_code_is_given() -> None:
+    """sumy's ``normalize_language`` looks a language up in pycountry (0.035 s) by code; a
+    language given by name is answered without it, a code by pycountry itself."""
+    run_python(
+        "import sys, digest.summarize\n"
+        "tools = digest.summarize.language_tools\n"
+        "assert tools('english').stem('flooding') == 'flood'\n"
+        "assert 'pycountry' not in sys.modules\n"
+        "assert (tools('pt').stem('casas'), tools('de').name) == ('cas', 'de')\n"
+        "import pycountry, sumy.utils\n"
+        "assert sumy.utils.normalize_language('deu') == 'german'\n"
+        "assert sumy.utils.normalize_language('Spanish') == 'spanish'\n"
+        "assert pycountry.languages.get(alpha_2='fr').name == 'French'\n"  # the real module
+        "stand_in, real = sumy.utils.languages, pycountry.languages\n"
+        "assert stand_in is not real and stand_in.lookup('German').alpha_3 == 'deu'\n"
+        "for value in ['en', 'EN', 'eng', 'english', 'e', '', 'xx', 'zzz', 'de', 'deu', 'pt ']:\n"
+        "    for field in ('alpha_2', 'alpha_3'):\n"
+        "        assert stand_in.get(**{field: value}) == real.get(**{field: value}), value\n"
+        "        assert stand_in.get(default=0, **{field: value}) == real.get(\n"
+        "            default=0, **{field: value})\n"
+    )
+
+
 def test_importing_summarize_loads_the_stemmers_not_all_of_nltk() -> None:
     """sumy's stemmers come from ``nltk.stem.snowball``; all of NLTK (0.2-0.3 s) is not
     imported for them, and imports whole afterwards for whoever wants it."""
