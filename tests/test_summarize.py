@@ -347,8 +347,15 @@ def test_importing_summarize_leaves_out_pycountry_until_a_language_code_is_given
         "tools = digest.summarize.language_tools\n"
         "assert tools('english').stem('flooding') == 'flood'\n"
         "assert 'pycountry' not in sys.modules\n"
-        "assert (tools('pt').stem('casas'), tools('de').name) == ('cas', 'de')\n"
+        "assert (tools('pt').stem('casas'), tools('de').name, tools('EN').name) == "
+        "('cas', 'de', 'EN')\n"
+        "assert 'pycountry' not in sys.modules\n"  # codes of sumy's languages: known here
+        "assert tools('ell').name == 'english'\n"  # another code: sumy looks it up (no stemmer)
+        "assert 'pycountry' in sys.modules\n"
         "import pycountry, sumy.utils\n"
+        "for code, name in digest.summarize._LANGUAGE_NAMES.items():\n"
+        "    assert sumy.utils.normalize_language(code) == name, code\n"
+        "    assert digest.summarize.language_name(code.upper()) == name\n"
         "assert sumy.utils.normalize_language('deu') == 'german'\n"
         "assert sumy.utils.normalize_language('Spanish') == 'spanish'\n"
         "assert pycountry.languages.get(alpha_2='fr').name == 'French'\n"  # the real module
