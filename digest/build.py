@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 # The heavy stages (sumy and NLTK, numpy and scipy, Jinja) are imported where they are used: a
 # build with nothing to do, and `digest --help`, must not pay seconds of imports.
@@ -107,9 +107,9 @@ class BuildReport:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass
-class _FileState:
-    """What the builder knows of one content file, so an unchanged file is never re-read."""
+class _FileState(NamedTuple):
+    """What the builder knows of one content file, so an unchanged file is never re-read.
+    (A named tuple: a new process makes 6,000 of them from the cache.)"""
 
     stat: FileStat
     content_hash: str

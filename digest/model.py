@@ -44,10 +44,15 @@ class Article:
         return dataclasses.replace(self, **changes)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SummarySentence:
     text: str
     article: str  # id of the article the sentence was taken from
+
+    def __repr__(self) -> str:
+        # The dataclass's own repr, without its guard against recursion (two strings cannot
+        # recurse): the page record digests every story's sentences by their repr.
+        return f"SummarySentence(text={self.text!r}, article={self.article!r})"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import operator
 import os
@@ -184,6 +185,7 @@ class PageRecord:
         self.stories = stories if stories is not None else EncodedStories({})
         self.scan = scan if scan is not None else OutputScan({}, {})  # as ``load`` found it
         self._digests: dict[int, tuple[object, bytes]] = {}  # id(article or story) -> digest
+        self._text_parts: dict[str, bytes] = {}  # a string input -> its part
 
     def vouch(self, articles: Iterable[tuple[Article, str]]) -> None:
         """Take each article's digest from its file's cache key: (article, key) pairs of
@@ -203,9 +205,14 @@ class PageRecord:
         return kept
 
     def fingerprint(self, inputs: tuple[Any, ...]) -> str:
-        h = hashlib.blake2b(self.salt.encode(), digest_size=16)
+        h = self._salted.copy()
         h.update(self._part(inputs))
         return h.hexdigest()
+
+    @functools.cached_property
+    def _salted(self) -> Any:
+        """The hash every fingerprint starts from, fed the salt once (thousands of pages)."""
+        return hashlib.blake2b(self.salt.encode(), digest_size=16)
 
     def encoded(self, file: str, story: Story, encode: Callable[[], bytes]) -> bytes | memoryview:
         """The bytes of ``story`` in ``file`` (digest.json, search.json): as the last build
@@ -228,8 +235,12 @@ class PageRecord:
         if kind is tuple or kind is list:
             parts = [self._part(v) for v in value]
             return b"(%d:" % len(parts) + b"".join(parts) + b")"
-        data = repr(value).encode("utf-8", "surrogatepass")
-        return b"R%d:" % len(data) + data
+        if kind is str:  # the site's shape, the same string for every page: encoded once
+            part = self._text_parts.get(value)
+            if part is None:
+                part = self._text_parts[value] = _repr_part(value)
+            return part
+        return _repr_part(value)
 
     def _digest_of(self, value: Article | Story) -> bytes:
         """The digest of an article's or story's fields, made once per object (however many
@@ -253,6 +264,11 @@ class PageRecord:
         digest = h.digest()[:16]
         self._digests[id(value)] = (value, digest)  # holds the value: its id stays its own
         return digest
+
+
+def _repr_part(value: Any) -> bytes:
+    data = repr(value).encode("utf-8", "surrogatepass")
+    return b"R%d:" % len(data) + data
 
 
 def _hash_of_fields(fields: tuple[Any, ...]) -> Any:
