@@ -1179,8 +1179,11 @@ def _inputs_digest(
     except OSError:
         h.update(b"\0no config")
     h.update(repr(theme).encode("utf-8", "surrogatepass"))
-    for rel, _, stat in listing:
-        h.update(f"\0{rel}\0{stat}".encode("utf-8", "surrogatepass"))
+    # The files' names (no path holds a NUL) and their stat signatures, each in one C call:
+    # formatting 6,000 tuples of numbers was most of this, on every build, no-op included.
+    h.update(b"%d\0" % len(listing))
+    h.update("\0".join([rel for rel, _, _ in listing]).encode("utf-8", "surrogatepass"))
+    h.update(array.array("q", [n for _, _, stat in listing for n in stat]).tobytes())
     return h.hexdigest()
 
 

@@ -276,3 +276,26 @@ def test_the_clustering_key_names_everything_clustering_reads() -> None:
     ]
     keys = {_clustering_key(a, d, c) for a, d, c in changed}
     assert key not in keys and len(keys) == len(changed)
+
+
+def test_the_inputs_digest_changes_with_any_file_name_or_stat(tmp_path: Path) -> None:
+    from digest.build import _inputs_digest
+    from digest.config import Config
+
+    config, theme = Config(), (("base.html", 1, 2),)
+    listing = [("a.md", "/c/a.md", (10, 20, 30, 40)), ("b/c.txt", "/c/b/c.txt", (1, 2, 3, 4))]
+    key = _inputs_digest(config, tmp_path / "none.toml", theme, listing)
+    assert _inputs_digest(config, tmp_path / "none.toml", theme, list(listing)) == key
+    changed = [
+        [("a.md", "/c/a.md", (10, 20, 30, 41)), listing[1]],  # another inode
+        [("a.md", "/c/a.md", (11, 20, 30, 40)), listing[1]],  # another mtime
+        [("a.mdb/c.txt", "/c/x", (10, 20, 30, 40)), ("", "/c/y", (1, 2, 3, 4))],  # cut elsewhere
+        listing[::-1],
+        listing[:1],
+        [*listing, ("d.md", "/c/d.md", (0, 0, 0, 0))],
+    ]
+    keys = {_inputs_digest(config, tmp_path / "none.toml", theme, rows) for rows in changed}
+    assert key not in keys and len(keys) == len(changed)
+    (tmp_path / "digest.toml").write_text("title = 'x'\n")
+    assert _inputs_digest(config, tmp_path / "digest.toml", theme, listing) != key
+    assert _inputs_digest(config, tmp_path / "none.toml", (), listing) != key
