@@ -610,6 +610,8 @@ class Builder:
                 entry["text_digest"] = text_digest(article_json["title"], article_json["text"])
             cache.put(_file_key(rel, digest), entry)
             known[rel] = _state_from_json(stat, digest, entry)
+        if len(todo) < PARALLEL_MIN_ITEMS:  # a small rebuild: freeing its entries can wait
+            cache.defer_release = hashes.defer_release = True
         cache.finish()
         hashes.finish()
         # In listing order, whichever files came from memory, the cache or a fresh read: the

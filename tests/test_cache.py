@@ -57,6 +57,22 @@ def test_a_cache_that_does_not_keep_lets_go_of_its_entries_but_writes_them(
     assert JsonCache(tmp_path, "s").get("a") == {"x": 1}
 
 
+def test_a_cache_that_defers_letting_go_serves_and_writes_the_same(tmp_path: Path) -> None:
+    cache = JsonCache(tmp_path, "s", keep=False)
+    cache.defer_release = True
+    cache.put("a", {"x": 1})
+    cache.finish()
+    assert cache.get("a") is None, "nothing served after the build, as without deferring"
+    assert JsonCache(tmp_path, "s").get("a") == {"x": 1}
+    again = JsonCache(tmp_path, "s", keep=False)
+    again.defer_release = True
+    assert again.get("a") == {"x": 1}
+    again.put("b", 2)
+    again.finish()
+    fresh = JsonCache(tmp_path, "s")
+    assert (fresh.get("a"), fresh.get("b")) == ({"x": 1}, 2)
+
+
 def test_a_one_shot_builder_built_twice_keeps_every_file_in_the_cache(tmp_path: Path) -> None:
     content = tmp_path / "content"
     content.mkdir()
