@@ -723,8 +723,8 @@ class GroupCache(Protocol):
 def _group_digest(key: str, group: list[Article]) -> str:
     """A group's articles are the same when their paths and file bytes are: the cache key."""
     h = hashlib.sha256(key.encode("utf-8", "surrogatepass"))
-    for article in group:
-        h.update(f"\0{article.path}\0{article.content_hash}".encode("utf-8", "surrogatepass"))
+    names = "".join([f"\0{article.path}\0{article.content_hash}" for article in group])
+    h.update(names.encode("utf-8", "surrogatepass"))  # one update: the same bytes, fed at once
     return h.hexdigest()
 
 
