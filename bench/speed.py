@@ -64,10 +64,16 @@ import json, os, resource, subprocess, sys, threading, time
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 parents = {}  # pid -> parent pid, of the processes alive at the last look
+# The tree is walked down from the root through each thread's children file where the kernel
+# has one: the sampler shares the cores with the build it measures, and listing all of /proc
+# every 20 ms took a two-process build ~0.05 s of CPU per second.
+CHILDREN_FILES = os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
 
 def tree_rss(root):
-    # Each process's parent is read once, not at every sample: the sampler shares the cores
-    # with the build it measures (a build using both cores lost ~0.1 s to a full scan each time).
+    if CHILDREN_FILES:
+        return tree_rss_by_children(root)
+    # Each process's parent is read once, not at every sample (a build using both cores lost
+    # ~0.1 s to a full scan each time).
     alive = {int(name) for name in os.listdir("/proc") if name.isdigit()}
     for pid in parents.keys() - alive:
         del parents[pid]
@@ -89,6 +95,20 @@ def tree_rss(root):
                 total += int(f.read().split()[1]) * PAGE_KIB
         except (OSError, IndexError, ValueError):
             pass
+    return total
+
+def tree_rss_by_children(root):
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/children") as f:
+                    todo.extend(int(child) for child in f.read().split())
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * PAGE_KIB
+        except (OSError, IndexError, ValueError):
+            continue
     return total
 
 start = time.perf_counter()
