@@ -1,6 +1,7 @@
 """A/B of the one-article edit: this checkout against another revision, runs alternating.
 
-    python bench/edit_ab.py --old REV [--size 6000] [--runs 9] [--noop] [--work /tmp/digest-ab]
+    python bench/edit_ab.py --old REV [--size 6000] [--runs 9] [--noop | --outlet]
+                            [--work /tmp/digest-ab]
                             [--streams /tmp/digest-speed]
 
 Each version gets its own copy of the generated stream (``bench/generate.py``, the one
@@ -8,9 +9,10 @@ Each version gets its own copy of the generated stream (``bench/generate.py``, t
 with ``PYTHONPATH`` pointing at it. After one build each to fill the caches, every run appends
 a different sentence to the same article of each copy and times ``python -m digest build`` in
 a fresh process, old and new in turn, so load from elsewhere on the machine falls on both.
-With ``--noop`` nothing is edited: every run is a no-op rebuild. Prints every run and the
-medians. The machine's noise (±0.1 s per run) is why it alternates
-and why a change of a few tens of milliseconds needs nine runs or more.
+With ``--noop`` nothing is edited: every run is a no-op rebuild; with ``--outlet`` each run
+changes the outlet named in one Markdown article's front matter (``speed.py``'s metadata
+edit). Prints every run and the medians. The machine's noise (±0.1 s per run) is why it
+alternates and why a change of a few tens of milliseconds needs nine runs or more.
 """
 
 from __future__ import annotations
@@ -37,8 +39,12 @@ def main() -> None:
     parser.add_argument("--old", required=True, help="the revision to compare against")
     parser.add_argument("--size", type=int, default=6000)
     parser.add_argument("--runs", type=int, default=9)
-    parser.add_argument(
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument(
         "--noop", action="store_true", help="time no-op rebuilds (nothing changed) instead"
+    )
+    what.add_argument(
+        "--outlet", action="store_true", help="time an outlet name edited instead (speed.py's)"
     )
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "digest-ab")
     parser.add_argument(
@@ -48,6 +54,7 @@ def main() -> None:
 
     content, records = speed.make_stream(args.streams, args.size)
     edited = speed.edit_target(records)
+    renamed = speed.metadata_target(records)
     worktree = args.work / "old-code"
     git = ["git", "-C", str(HERE), "worktree"]
     if worktree.exists():
@@ -65,7 +72,9 @@ def main() -> None:
         times: dict[str, list[float]] = {name: [] for name in sources}
         for run in range(args.runs):
             for name, source in sources.items():
-                if not args.noop:
+                if args.outlet and renamed is not None:
+                    speed.rename_source(sites[name] / "content" / renamed, run)
+                elif not args.noop:
                     with open(sites[name] / "content" / edited, "a", encoding="utf-8") as f:
                         f.write(f"\nThe jury deliberated for {run + 2} more hours, a clerk said.\n")
                 times[name].append(build(sites[name], source))
