@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from digest.arrayops import pair_code_type, sorted_unique
+
 MIN_SHARED_SAMPLES = 2  # shared sampled shingles that make a pair a candidate
 NEIGHBOURS = 4  # pairs per posting list: each entry with its next few, so a copy shared by
 # hundreds of outlets costs a chain of pairs, not all pairs (union makes the chain one group)
@@ -108,7 +110,7 @@ def update(
     moved_old = np.flatnonzero(new_of < 0)
     touched = [samples[r] for r in moved_new.tolist()]
     touched += [joined[ptr[r] : ptr[r + 1]] for r in moved_old.tolist()]
-    shingles = np.unique(np.concatenate(touched)) if touched else np.zeros(0, dtype=np.uint64)
+    shingles = sorted_unique(np.concatenate(touched)) if touched else np.zeros(0, dtype=np.uint64)
     # The touched shingles' entries, then and now: of the rows that moved, all of theirs; of the
     # steady rows, those in the touched shingles (the same then as now).
     hit = np.flatnonzero(_member(joined, shingles))
@@ -157,12 +159,6 @@ def _adjacent_codes(key: np.ndarray, doc: np.ndarray, n: int) -> np.ndarray:
         a, b = doc[:-d][same].astype(wide), doc[d:][same].astype(wide)
         codes.append(np.minimum(a, b) * wide(n) + np.maximum(a, b))
     return np.concatenate(codes)
-
-
-def pair_code_type(n: int) -> type:
-    """The integer type of pair codes ``a * n + b`` (a, b < n): 32 bits while they fit, which
-    numpy sorts about twice as fast as 64."""
-    return np.int32 if n * n < 2**31 else np.int64
 
 
 def _counted(codes: np.ndarray, n: int) -> Counts:

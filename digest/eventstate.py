@@ -308,7 +308,7 @@ def _sharing(top: cluster.Rows, rows: np.ndarray, times: np.ndarray, window: flo
     strong = shared >= cluster.MIN_SHARED_TOP
     mine, theirs = times[i[strong]], times[j[strong]]
     near = np.isnan(mine) | np.isnan(theirs) | (np.abs(mine - theirs) <= window)
-    return np.unique(j[strong][near])
+    return cluster.sorted_unique(j[strong][near])
 
 
 def _rows_from(

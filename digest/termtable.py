@@ -217,7 +217,7 @@ def _with_terms(vocab: np.ndarray, more: list[np.ndarray]) -> np.ndarray:
         ids = ids[vocab[at] != ids]
     if not len(ids):
         return vocab
-    new = np.unique(ids)
+    new = cluster.sorted_unique(ids)
     return np.insert(vocab, np.searchsorted(vocab, new), new)
 
 

@@ -348,3 +348,25 @@ def test_stable_order_is_a_stable_argsort(bound: int) -> None:
         order = np.lexsort((j, i))
         assert np.array_equal(partners, j[order])
         assert np.array_equal(ptr, np.searchsorted(i[order], np.arange(bound + 1)))
+
+
+def test_sorted_unique_is_numpys_unique_without_numpy_ma() -> None:
+    from digest.arrayops import sorted_unique
+
+    rng = np.random.default_rng(4)
+    for size in (0, 1, 2, 50, 5000):
+        for dtype in (np.int32, np.int64, np.uint64):
+            values = rng.integers(0, 40, size=size).astype(dtype)
+            found = sorted_unique(values)
+            assert found.dtype == values.dtype
+            assert np.array_equal(found, np.unique(values))
+    run = (
+        "import sys, numpy as np\n"
+        "from digest.arrayops import sorted_unique\n"
+        "sorted_unique(np.array([3, 1, 3]))\n"
+        "assert 'numpy.ma' not in sys.modules\n"
+    )
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", run], check=True)
