@@ -16,7 +16,7 @@ with how many shingles pair them (at least one).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,12 +32,16 @@ class Counts:
     rows: int  # n: the codes are a * n + b
     codes: np.ndarray  # int64, strictly increasing
     counts: np.ndarray  # int32, >= 1
+    # float64 per row: the dates (day numbers, NaN for none) the counts were made with, which
+    # order the posting lists; kept with them, so an update never starts from other dates.
+    times: np.ndarray | None = None
 
     def fits(self) -> bool:
         """Whether the arrays hold together (a loaded copy may be damaged)."""
-        codes, counts, n = self.codes, self.counts, self.rows
+        codes, counts, n, times = self.codes, self.counts, self.rows, self.times
         return (
-            codes.dtype == np.int64
+            (times is None or (times.dtype == np.float64 and times.shape == (n,)))
+            and codes.dtype == np.int64
             and counts.dtype == np.int32
             and codes.ndim == counts.ndim == 1
             and len(codes) == len(counts)
@@ -57,14 +61,14 @@ def full(samples: Sequence[np.ndarray], times: np.ndarray) -> Counts:
     by_time = np.lexsort((np.arange(n), np.nan_to_num(times, nan=-np.inf)))
     owners = [doc for doc in by_time.tolist() if len(samples[doc])]
     if not owners:
-        return _counted(np.zeros(0, dtype=np.int64), n)
+        return replace(_counted(np.zeros(0, dtype=np.int64), n), times=times)
     lengths = np.fromiter((len(samples[d]) for d in owners), dtype=np.int64, count=len(owners))
     key = np.concatenate([samples[d] for d in owners])
     order = np.argsort(key, kind="stable")
     key = key[order]
     doc = np.repeat(np.array(owners, dtype=np.int32), lengths)[order]
     del order
-    return _counted(_adjacent_codes(key, doc, n), n)
+    return replace(_counted(_adjacent_codes(key, doc, n), n), times=times)
 
 
 def candidates(counts: Counts, times: np.ndarray, window: float) -> list[tuple[int, int]]:
@@ -82,21 +86,21 @@ def candidates(counts: Counts, times: np.ndarray, window: float) -> list[tuple[i
 def update(
     last: Counts,
     old_samples: tuple[np.ndarray, np.ndarray],
-    old_times: np.ndarray,
     samples: Sequence[np.ndarray],
     times: np.ndarray,
     old_of: np.ndarray,
 ) -> Counts | None:
-    """The counts of the articles now, from ``last``, the counts of the last build's.
+    """The counts of the articles now, from ``last``, the counts of the last build's (with the
+    dates they were made with).
 
     ``old_samples`` is the last build's samples as (pointers, hashes end to end) per old row;
     ``old_of`` per row now its old row (the same text) or -1, kept rows in their old order. A
     row whose text or date changed counts as new. None when the pieces do not fit together
     (then count in ``full``).
     """
-    n, n_old = len(samples), last.rows
+    n, n_old, old_times = len(samples), last.rows, last.times
     ptr, joined = old_samples
-    if len(old_of) != n or len(ptr) != n_old + 1 or len(old_times) != n_old:
+    if old_times is None or len(old_of) != n or len(ptr) != n_old + 1 or len(old_times) != n_old:
         return None
     kept = old_of[old_of >= 0]
     if len(kept) and (kept.max() >= n_old or bool(np.any(kept[1:] <= kept[:-1]))):
@@ -127,7 +131,7 @@ def update(
     remaining = _subtract(last, gone)
     if remaining is None:
         return None
-    return _add(_renumbered(remaining, new_of, n), come)
+    return replace(_add(_renumbered(remaining, new_of, n), come), times=times)
 
 
 def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:

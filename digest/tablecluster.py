@@ -160,14 +160,14 @@ class _CopyCounter:
     ) -> copycounts.Counts | None:
         from digest import copycounts, eventstate
 
-        table, last = self.saved.table, self.saved.last
-        if table.copies is None or last is None or list(last.digests) != table.digests:
-            return None  # the last build's dates are those of the events it saved
+        table = self.saved.table
+        if table.copies is None:
+            return None
         old_of = eventstate.old_rows(table.digests, self.digests)
         if old_of is None:
             return None
         old_samples = (table.sample_ptr, table.samples)
-        return copycounts.update(table.copies, old_samples, last.times, samples, times, old_of)
+        return copycounts.update(table.copies, old_samples, samples, times, old_of)
 
 
 # -- in the warm worker --------------------------------------------------------------------------

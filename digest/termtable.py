@@ -86,8 +86,10 @@ def save(path: Path, scope: str, table: TermTable) -> None:
         "verdict_b": np.array([b for _, b in pairs], dtype="U40"),
         "verdict": np.array(list(table.verdicts.values()), dtype=bool),
     }
-    if table.copies is not None and table.copies.rows == len(table.digests):
-        arrays["copy_codes"], arrays["copy_counts"] = table.copies.codes, table.copies.counts
+    copies = table.copies
+    if copies is not None and copies.rows == len(table.digests) and copies.times is not None:
+        arrays["copy_codes"], arrays["copy_counts"] = copies.codes, copies.counts
+        arrays["copy_times"] = copies.times.astype(np.float64, copy=False)
     save_arrays(path, arrays)
 
 
@@ -127,9 +129,9 @@ def _table_or_none(a: dict[str, np.ndarray]) -> TermTable | None:
         return None
     terms = cluster.TermRows(vocab, indptr, indices, base)
     copies = None
-    if "copy_codes" in a and "copy_counts" in a:  # else (damaged, or none kept): counted anew
-        kept = copycounts.Counts(rows, a["copy_codes"], a["copy_counts"])
-        copies = kept if kept.fits() else None
+    if {"copy_codes", "copy_counts", "copy_times"} <= a.keys():  # else: counted anew
+        kept = copycounts.Counts(rows, a["copy_codes"], a["copy_counts"], a["copy_times"])
+        copies = kept if kept.fits() else None  # damaged: counted anew too
     return TermTable(digests, terms, sample_ptr, samples, verdicts, copies)
 
 

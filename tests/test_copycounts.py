@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import numpy as np
@@ -57,6 +58,8 @@ def _assert_same(a: copycounts.Counts, b: copycounts.Counts) -> None:
     assert a.rows == b.rows
     assert a.codes.tolist() == b.codes.tolist()
     assert a.counts.tolist() == b.counts.tolist()
+    assert a.times is not None and b.times is not None
+    assert np.array_equal(a.times, b.times, equal_nan=True)
 
 
 @pytest.mark.parametrize("seed", range(60))
@@ -86,7 +89,7 @@ def _edits_checked(seed: int) -> int:
             last, texts, times = expected, new_texts, new_times
             continue
         updated = copycounts.update(
-            last, _joined([library[t] for t in texts]), np.array(times), samples, when, old_of
+            last, _joined([library[t] for t in texts]), samples, when, old_of
         )
         assert updated is not None
         updates.append(len(updated.codes))
@@ -103,7 +106,7 @@ def test_nothing_changed_gives_the_same_counts() -> None:
     times = np.array([_time(rng) for _ in samples])
     last = copycounts.full(samples, times)
     assert len(copycounts.candidates(last, times, 3.0)) > 0  # the sets share samples
-    same = copycounts.update(last, _joined(samples), times, samples, times, np.arange(30))
+    same = copycounts.update(last, _joined(samples), samples, times, np.arange(30))
     assert same is not None
     _assert_same(same, last)
 
@@ -118,11 +121,13 @@ def test_counts_that_do_not_fit_the_last_samples_are_refused() -> None:
     old_of = np.arange(20)
     old_of[3] = -1
     other = [_sample(rng) for _ in range(20)]  # not the samples the counts were made from
-    assert copycounts.update(last, _joined(other), times, edited, times, old_of) is None
+    assert copycounts.update(last, _joined(other), edited, times, old_of) is None
     short = (np.zeros(5, dtype=np.int64), np.zeros(0, dtype=np.uint64))
-    assert copycounts.update(last, short, times, edited, times, old_of) is None
+    assert copycounts.update(last, short, edited, times, old_of) is None
     backwards = old_of[::-1].copy()
-    assert copycounts.update(last, _joined(samples), times, edited, times, backwards) is None
+    assert copycounts.update(last, _joined(samples), edited, times, backwards) is None
+    undated = dataclasses.replace(last, times=None)  # counts without their dates: not updated
+    assert copycounts.update(undated, _joined(samples), edited, times, old_of) is None
 
 
 def test_damaged_counts_do_not_fit() -> None:
@@ -136,5 +141,6 @@ def test_damaged_counts_do_not_fit() -> None:
         copycounts.Counts(5, np.array([1, 7, 20], dtype=np.int64), counts),  # a > b
         copycounts.Counts(5, codes.astype(np.int32), counts),  # another type
         copycounts.Counts(5, codes, counts[:2]),  # lengths differ
+        copycounts.Counts(5, codes, counts, np.zeros(4)),  # dates for other rows
     ):
         assert not bad.fits()
