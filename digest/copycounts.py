@@ -9,8 +9,9 @@ ones): this module takes those shingles' old parts away and adds their new parts
 sorting every sample of every article again (~50 ms of a one-article edit at 6,000 articles,
 ~10 ms this way). The result is the count a full pass gives, pair for pair (tests compare).
 
-Counts are kept as ``Counts``: pair codes ``a * n + b`` (rows a < b of n) in increasing order,
-with how many shingles pair them (at least one).
+Counts are kept as ``Counts``: pair codes ``a * n + b`` (rows a < b of n; a == b only for a
+sample holding a hash twice, never a candidate) in increasing order, with how many shingles
+pair them (at least one), and the dates they were counted with.
 """
 
 from __future__ import annotations
