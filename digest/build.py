@@ -1185,7 +1185,11 @@ def _inputs_digest(
     # formatting 6,000 tuples of numbers was most of this, on every build, no-op included.
     h.update(b"%d\0" % len(listing))
     h.update("\0".join([rel for rel, _, _ in listing]).encode("utf-8", "surrogatepass"))
-    h.update(array.array("q", [n for _, _, stat in listing for n in stat]).tobytes())
+    try:
+        stats = array.array("q", [n for _, _, stat in listing for n in stat]).tobytes()
+    except OverflowError:  # a number past 63 bits (overlayfs gives such inode numbers)
+        stats = repr([stat for _, _, stat in listing]).encode()
+    h.update(stats)
     return h.hexdigest()
 
 

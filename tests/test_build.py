@@ -296,6 +296,12 @@ def test_the_inputs_digest_changes_with_any_file_name_or_stat(tmp_path: Path) ->
     ]
     keys = {_inputs_digest(config, tmp_path / "none.toml", theme, rows) for rows in changed}
     assert key not in keys and len(keys) == len(changed)
+    huge = [("a.md", "/c/a.md", (10, 20, 30, 2**64 - 5)), listing[1]]  # overlayfs inodes
+    other_huge = [("a.md", "/c/a.md", (10, 20, 30, 2**64 - 6)), listing[1]]
+    assert _inputs_digest(config, tmp_path / "none.toml", theme, huge) not in keys | {
+        key,
+        _inputs_digest(config, tmp_path / "none.toml", theme, other_huge),
+    }
     (tmp_path / "digest.toml").write_text("title = 'x'\n")
     assert _inputs_digest(config, tmp_path / "digest.toml", theme, listing) != key
     assert _inputs_digest(config, tmp_path / "none.toml", (), listing) != key
