@@ -51,6 +51,17 @@ def files_of(folder: Path) -> dict[str, bytes]:
     }
 
 
+def append_line(path: Path, line: str) -> None:
+    """An edit: ``line`` added at the end of the article at ``path``."""
+    path.write_text(path.read_text() + f"\n{line}\n")
+
+
+def assert_same_as_clean_build(site: Path) -> None:
+    """``site``'s output is byte for byte what a clean build (no cache) of its content writes."""
+    build(site, "clean", workers=1)
+    assert files_of(site / "site") == files_of(site / "clean")
+
+
 def cached_site(site: Path, count: int) -> BuildOptions:
     """``count`` articles built once with the cache on (as one `digest build` does); the options."""
     write_stream(site / "content", count)
@@ -86,7 +97,7 @@ def test_an_edit_rereads_one_file_and_resummarizes_one_story(tmp_path: Path) -> 
     write_stream(tmp_path / "content", 30)
     builder = build(tmp_path, "site", workers=1)
     edited = tmp_path / "content" / "a007.md"
-    edited.write_text(edited.read_text() + "\nA relief fund opened on Tuesday.\n")
+    append_line(edited, "A relief fund opened on Tuesday.")
     report = builder.build()
     assert (report.files_read, report.stories_summarized) == (1, 1)
     assert report.written >= 1
@@ -99,7 +110,7 @@ def test_a_warm_rebuild_writes_what_a_cold_build_writes(tmp_path: Path) -> None:
     builder = build(tmp_path, "warm", workers=1)
     for name in ("a003.md", "a021.md"):  # re-read, while the others come from memory
         edited = tmp_path / "content" / name
-        edited.write_text(edited.read_text() + "\nA relief fund opened on Tuesday.\n")
+        append_line(edited, "A relief fund opened on Tuesday.")
     builder.build()
     build(tmp_path, "cold", workers=1)
     assert files_of(tmp_path / "warm") == files_of(tmp_path / "cold")
@@ -112,7 +123,7 @@ def test_a_new_process_takes_clustering_features_from_the_cache(
     assert list((tmp_path / ".digest-cache" / "features").glob("*.npz"))
     calls = spy(monkeypatch, cluster, "compute_features")
     edited = tmp_path / "content" / "a007.md"
-    edited.write_text(edited.read_text() + "\nA relief fund opened on Tuesday.\n")
+    append_line(edited, "A relief fund opened on Tuesday.")
     cluster.forget()  # what a new process starts from
     Builder(options, workers=1).build()
     computed = [key for (batch,) in calls for key in batch]
@@ -212,7 +223,7 @@ def test_an_edit_clustering_does_not_read_keeps_the_last_grouping(
     assert files_of(tmp_path / "site") == files_of(tmp_path / "cold")
     assert b"Outlet Two" in (tmp_path / "site" / "digest.json").read_bytes()
 
-    edited.write_text(edited.read_text() + "\nA relief fund opened on Tuesday.\n")
+    append_line(edited, "A relief fund opened on Tuesday.")
     Builder(options, workers=1).build()
     assert clustered() == [30, 30], "a text edit clusters again"
     clusters = tmp_path / ".digest-cache" / "clusters"

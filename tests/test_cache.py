@@ -137,13 +137,13 @@ def test_a_new_process_reads_only_the_files_whose_stat_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from digest import build as build_module
-    from tests.test_build import cached_site, spy
+    from tests.test_build import append_line, cached_site, spy
 
     options = cached_site(tmp_path, 12)
     calls = spy(monkeypatch, build_module, "_file_hash")
     hashed = lambda: sorted(Path(path).name for (path,) in calls)  # noqa: E731
     edited = tmp_path / "content" / "a004.md"
-    edited.write_text(edited.read_text() + "\nA relief fund opened on Tuesday.\n")
+    append_line(edited, "A relief fund opened on Tuesday.")
     touched = tmp_path / "content" / "a005.md"
     touched.write_bytes(touched.read_bytes())  # same bytes, new mtime: read, found unchanged
     report = Builder(options, workers=1).build()

@@ -17,7 +17,7 @@ from digest import feeds, jsondata, pagerecord, render
 from digest.build import Builder, BuildOptions, BuildReport
 from digest.model import Article, Story
 from digest.output import KeptFile, SiteWriter, StaleOutput, content_hash
-from tests.test_build import build, files_of, spy, write_stream
+from tests.test_build import assert_same_as_clean_build, build, files_of, spy, write_stream
 
 
 def fresh_build(site: Path, **options: object) -> BuildReport:
@@ -421,8 +421,7 @@ def test_an_article_whose_furniture_changed_with_another_file_is_rendered_again(
     last.write_text(last.read_text().replace("Subscribe to the Daily Post for more.\n", ""))
     assert _summaries(fresh_build(tmp_path)) == summaries
     assert b"Subscribe to the Daily Post" in first.read_bytes()  # no longer furniture
-    build(tmp_path, "clean", workers=1)
-    assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
+    assert_same_as_clean_build(tmp_path)
 
 
 def _summaries(report: BuildReport) -> list[tuple[str, ...]]:

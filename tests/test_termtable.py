@@ -13,7 +13,13 @@ import pytest
 from digest import cluster, copycounts, termtable
 from digest.build import Builder
 from digest.model import Article
-from tests.test_build import build, cached_site, files_of, spy
+from tests.test_build import (
+    append_line,
+    assert_same_as_clean_build,
+    cached_site,
+    files_of,
+    spy,
+)
 from tests.test_summarize import article as report
 
 SCOPE = "test-scope"
@@ -131,7 +137,7 @@ def test_builds_from_the_term_table_write_what_a_clean_build_writes(
     # A text edit with a word no other article has, a date moved, one article gone, and a wire
     # copy of another under a new name.
     edited = content / "a007.md"
-    edited.write_text(edited.read_text() + "\nA zeppelin relief fund opened on Tuesday.\n")
+    append_line(edited, "A zeppelin relief fund opened on Tuesday.")
     moved = content / "a012.md"
     moved.write_text(moved.read_text().replace("date: 2025-03-13", "date: 2025-03-02"))
     (content / "a020.md").unlink()
@@ -149,8 +155,7 @@ def test_builds_from_the_term_table_write_what_a_clean_build_writes(
     # The copy index: the last build's counts updated where the articles changed, not redone.
     assert len(updates) == 1 and updates[0] is not None and counted == []
     assert np.any(updates[0].counts >= copycounts.MIN_SHARED_SAMPLES)  # the wire copies
-    build(tmp_path, "clean", workers=1)
-    assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
+    assert_same_as_clean_build(tmp_path)
 
     # The same articles again, the grouping forgotten: clustered from the table alone, every
     # copy verdict known.
@@ -177,11 +182,10 @@ def test_a_site_whose_articles_are_all_pinned_builds_again_after_an_edit(tmp_pat
         path.write_text(path.read_text().replace("---\n", f"---\nstory: s{path.stem[-1]}\n", 1))
     Builder(options, workers=1).build()
     edited = content / "a002.md"
-    edited.write_text(edited.read_text() + "\nA relief fund opened on Tuesday.\n")
+    append_line(edited, "A relief fund opened on Tuesday.")
     report = Builder(options, workers=1).build()
     assert report.stories == 6
-    build(tmp_path, "clean", workers=1)
-    assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
+    assert_same_as_clean_build(tmp_path)
 
 
 def test_the_vocabulary_with_an_edits_terms_is_the_sorted_union() -> None:

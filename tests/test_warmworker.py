@@ -9,7 +9,12 @@ import pytest
 
 from digest import warmworker
 from digest.build import Builder
-from tests.test_build import build, cached_site, files_of, spy
+from tests.test_build import (
+    append_line,
+    assert_same_as_clean_build,
+    cached_site,
+    spy,
+)
 
 
 def _pid_and_square(x: int) -> tuple[int, int]:
@@ -58,11 +63,10 @@ def test_an_edit_rebuild_summarizes_in_the_warm_worker(
     options = cached_site(tmp_path, 30)
     calls = spy(monkeypatch, warmworker.WarmWorker, "map")
     edited = tmp_path / "content" / "a007.md"
-    edited.write_text(edited.read_text() + "\nA relief fund opened on Tuesday.\n")
+    append_line(edited, "A relief fund opened on Tuesday.")
     Builder(options, workers=2).build()
     assert len(calls) == 1 and len(calls[0][2]) >= 1  # (worker, fn, stories to summarize)
-    build(tmp_path, "clean", workers=1)
-    assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
+    assert_same_as_clean_build(tmp_path)
 
 
 def _answer_then_write(path: Path) -> warmworker.Then:
@@ -159,14 +163,13 @@ def test_an_edit_rebuild_clusters_in_the_warm_worker(
     sent = spy(monkeypatch, warmworker.WarmWorker, "submit")
     here = spy(monkeypatch, cluster, "cluster_terms")  # the worker's calls are the worker's own
     edited = tmp_path / "content" / "a007.md"
-    edited.write_text(edited.read_text() + "\nA zeppelin relief fund opened on Tuesday.\n")
+    append_line(edited, "A zeppelin relief fund opened on Tuesday.")
     Builder(options, workers=2).build()
     jobs = [item for _, fn, item in sent if fn is tablecluster.run_job]
     assert len(jobs) == 1 and here == []
     # The texts as the articles' cache holds them are read there, not sent.
     assert len(jobs[0].texts) < len(jobs[0].digests) / 2
-    build(tmp_path, "clean", workers=1)
-    assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
+    assert_same_as_clean_build(tmp_path)
 
 
 def _exit() -> None:
@@ -183,11 +186,10 @@ def test_when_the_warm_worker_dies_the_build_clusters_itself(
     monkeypatch.setattr(build_module, "_preload_clustering", lambda place: _exit())
     here = spy(monkeypatch, cluster, "cluster_terms")
     edited = tmp_path / "content" / "a007.md"
-    edited.write_text(edited.read_text() + "\nA zeppelin relief fund opened on Tuesday.\n")
+    append_line(edited, "A zeppelin relief fund opened on Tuesday.")
     report = Builder(options, workers=2).build()
     assert len(here) == 1 and report.stories_summarized >= 1
-    build(tmp_path, "clean", workers=1)
-    assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
+    assert_same_as_clean_build(tmp_path)
 
 
 def test_without_saved_clustering_state_the_build_clusters_itself_and_saves_it(
@@ -200,12 +202,11 @@ def test_without_saved_clustering_state_the_build_clusters_itself_and_saves_it(
     table.write_bytes(b"damaged")
     here = spy(monkeypatch, cluster, "cluster_with_snapshot")
     edited = tmp_path / "content" / "a007.md"
-    edited.write_text(edited.read_text() + "\nA zeppelin relief fund opened on Tuesday.\n")
+    append_line(edited, "A zeppelin relief fund opened on Tuesday.")
     Builder(options, workers=2).build()
     assert len(here) == 1, "clustered here, from features"
     assert termtable.load(table, "") is None and table.stat().st_size > 1000
-    build(tmp_path, "clean", workers=1)
-    assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
+    assert_same_as_clean_build(tmp_path)
 
 
 def test_a_job_missing_a_text_is_given_back_and_saves_nothing(tmp_path: Path) -> None:
@@ -270,11 +271,10 @@ def test_two_edits_clustered_in_the_worker_leave_the_state_a_clean_build_agrees_
     here = spy(monkeypatch, cluster, "cluster_terms")
     edited = tmp_path / "content" / "a007.md"
     for sentence in ("A zeppelin relief fund opened.", "The fund raised money for zeppelins."):
-        edited.write_text(edited.read_text() + f"\n{sentence}\n")
+        append_line(edited, sentence)
         Builder(options, workers=2).build()  # the second starts from what the first saved
     assert here == []
-    build(tmp_path, "clean", workers=1)
-    assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
+    assert_same_as_clean_build(tmp_path)
 
 
 def test_a_build_failing_while_the_worker_clusters_stops_it_without_waiting(
@@ -288,7 +288,7 @@ def test_a_build_failing_while_the_worker_clusters_stops_it_without_waiting(
 
     monkeypatch.setattr(Builder, "_ready_output", failing)
     edited = tmp_path / "content" / "a007.md"
-    edited.write_text(edited.read_text() + "\nA relief fund opened on Tuesday.\n")
+    append_line(edited, "A relief fund opened on Tuesday.")
     with pytest.raises(KeyboardInterrupt):
         Builder(options, workers=2).build()
     assert closed == [{"wait": False}], "nothing to save: the worker is not waited for"
@@ -303,5 +303,4 @@ def test_a_date_edit_clusters_in_the_worker_with_no_story_to_summarize(
     moved.write_text(moved.read_text().replace("date: 2025-03-13", "date: 2025-03-14"))
     report = Builder(options, workers=2).build()
     assert report.stories_summarized == 0 and closed == [{"wait": True}]
-    build(tmp_path, "clean", workers=1)
-    assert files_of(tmp_path / "site") == files_of(tmp_path / "clean")
+    assert_same_as_clean_build(tmp_path)
