@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 # The heavy stages (sumy and NLTK, numpy and scipy, Jinja) are imported where they are used: a
 # build with nothing to do, and `digest --help`, must not pay seconds of imports.
@@ -41,6 +41,7 @@ from digest.cache import (
     write_json,
 )
 from digest.config import Config, load_config
+from digest.filestore import FileStat, FileState, FileStore, text_span
 from digest.model import Article, Day, Site, Story, SummarySentence
 from digest.output import (
     StaleOutput,
@@ -54,7 +55,6 @@ from digest.theme import default_theme_dir as _theme_dir
 
 log = logging.getLogger("digest")
 
-FileStat = tuple[int, int, int, int]  # mtime_ns, size, ctime_ns, inode: "has it changed?"
 Listing = list[tuple[str, str, FileStat]]  # relative POSIX path, file system path, stat
 PARALLEL_MIN_ITEMS = 64  # below this a process pool costs more than it saves
 FEATURE_BATCH = 50  # articles per clustering-features task
@@ -107,17 +107,6 @@ class BuildReport:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-class _FileState(NamedTuple):
-    """What the builder knows of one content file, so an unchanged file is never re-read.
-    (A named tuple: a new process makes 6,000 of them from the cache.)"""
-
-    stat: FileStat
-    content_hash: str
-    article: Article | None
-    warnings: tuple[str, ...]
-    text_digest: str = ""  # ``text_digest`` of the article's title and text ("" if unknown)
-
-
 @dataclass(frozen=True)
 class _ReadyOutput:
     """What rendering starts from, made before the stories (``Builder._ready_output``)."""
@@ -151,8 +140,9 @@ class Builder:
         self._config_workers = 0
         self._caches: dict[str, JsonCache | ArrayCache] = {}
         self._stories: dict[str, Story] = {}  # the last build's stories, by id
-        self._files: dict[str, _FileState] = {}
+        self._files: dict[str, FileState] = {}
         self._files_scope = ""
+        self._file_store: FileStore | None = None  # where ``_files`` are kept between processes
         self._memo: Any = None  # render.PageMemo: pages reused when their inputs are unchanged
         self._memo_scope: object = None
         self._last: tuple[Config, list[Story], list[str]] | None = None
@@ -396,9 +386,10 @@ class Builder:
         return render.make_environment(template_dirs, code_cache)
 
     def _articles_as_read(self) -> Iterator[tuple[Article, str]]:
-        """Each article as its file's cache entry made it, with the entry's key (what the page
-        record may digest it by). Removing furniture makes new objects of the articles it
-        changes: those are not among these, and are digested by their fields."""
+        """Each article as reading its file made it (now or in an earlier build: the file
+        store), with a key of the file's path and bytes (what the page record may digest it
+        by). Removing furniture makes new objects of the articles it changes: those are not
+        among these, and are digested by their fields."""
         for rel, state in self._files.items():
             if state.article is not None:
                 yield state.article, _file_key(rel, state.content_hash)
@@ -509,18 +500,11 @@ class Builder:
         return folder != content and content not in folder.parents
 
     def _cache(self, name: str, scope: str) -> JsonCache:
-        """The named cache for ``scope``; kept in memory between builds of this builder.
-
-        Except the articles' entries (and their files' hashes) in a one-shot build: the
-        articles themselves stay (in ``_files``), and their cache entries, ~1 KB each beside
-        them (100 MB at 100,000 articles, held through clustering), are let go once written; a
-        next build of this builder reads them from disk again.
-        """
-        keep = self.serving or name not in ("articles", "hashes")
+        """The named cache for ``scope``; kept in memory between builds of this builder."""
         cache = self._caches.get(name)
-        if not isinstance(cache, JsonCache) or cache.scope_key != scope or not cache.keep:
+        if not isinstance(cache, JsonCache) or cache.scope_key != scope:
             folder = self.options.site_dir / CACHE_DIR_NAME / name
-            cache = JsonCache(folder if self._persistent_cache else None, scope, keep=keep)
+            cache = JsonCache(folder if self._persistent_cache else None, scope)
             self._caches[name] = cache
         return cache
 
@@ -566,33 +550,28 @@ class Builder:
         mark = time.perf_counter()
         content = self.options.content_dir
         scope = f"tz={config.timezone}"
-        cache = self._cache("articles", scope)
-        if scope != self._files_scope:
+        if scope != self._files_scope or self._file_store is None:
+            folder = self.options.site_dir / CACHE_DIR_NAME / "files"
+            self._file_store = FileStore(folder if self._persistent_cache else None, scope)
             self._files, self._files_scope = {}, scope
-        known: dict[str, _FileState] = {}
+        # A new builder starts from what the last build kept; a server's later builds from
+        # what its last build read.
+        last = self._files or self._file_store.load()
+        known: dict[str, FileState] = {}
         todo: list[tuple[str, str, FileStat, str]] = []
         warnings: list[str] = []
-        # A file's hash by its stat signature: a new process need not read every file again
-        # to find its cache entry (a file counts as changed when its stat does).
-        hashes = self._cache("hashes", "")
         for rel, path, stat in listed:
-            try:
-                recorded = hashes.get(rel)
-                previous = self._files.get(rel)
-                if previous is not None and previous.stat == stat:
-                    known[rel] = previous
-                    cache.get(_file_key(rel, previous.content_hash))  # keep its cache entry
-                    continue
-                digest = _recorded_hash(recorded, stat) or ""
-                if not digest:
-                    digest = _file_hash(path)
-                    hashes.put(rel, [*stat, digest])
+            previous = last.get(rel)
+            if previous is not None and previous.stat == stat:
+                known[rel] = previous
+                continue
+            try:  # a changed stat, or a new file: read unless its bytes are the same
+                digest = _file_hash(path)
             except OSError as exc:
                 warnings.append(f"{_shown(content, rel)}: cannot read: {exc.strerror or exc}")
                 continue
-            state = _state_or_none(stat, digest, cache.get(_file_key(rel, digest)))
-            if state is not None:
-                known[rel] = state
+            if previous is not None and previous.content_hash == digest:
+                known[rel] = previous._replace(stat=stat)
             else:
                 todo.append((rel, path, stat, digest))
         if todo:
@@ -605,18 +584,16 @@ class Builder:
         for (rel, _, stat, digest), (article_json, file_warnings) in zip(
             todo, results, strict=True
         ):
-            entry = {"article": article_json, "warnings": list(file_warnings)}
+            text_digest_ = ""
             if article_json:  # what clustering names the text by: hashed once, not per build
-                entry["text_digest"] = text_digest(article_json["title"], article_json["text"])
-            cache.put(_file_key(rel, digest), entry)
-            known[rel] = _state_from_json(stat, digest, entry)
-        if len(todo) < PARALLEL_MIN_ITEMS:  # a small rebuild: freeing its entries can wait
-            cache.defer_release = hashes.defer_release = True
-        cache.finish()
-        hashes.finish()
-        # In listing order, whichever files came from memory, the cache or a fresh read: the
+                text_digest_ = text_digest(article_json["title"], article_json["text"])
+            article = article_from_json(article_json) if article_json else None
+            known[rel] = FileState(stat, digest, article, tuple(file_warnings), text_digest_)
+        # In listing order, whichever files came from memory, the store or a fresh read: the
         # stages after this see the same input in a warm build as in a cold one.
         self._files = {rel: known[rel] for rel, _, _ in listed if rel in known}
+        if not self._file_store.unchanged(self._files):
+            self._file_store.save(self._files)
         articles = [s.article for s in self._files.values() if s.article is not None]
         for state in self._files.values():
             warnings.extend(state.warnings)
@@ -734,8 +711,8 @@ class Builder:
         # source's name, a Markdown detail) takes the last grouping as it was: then neither the
         # clustering nor its imports (numpy, scipy) cost anything.
         cache = self._cache("clusters", "")
-        # The digests kept with the files' cache entries; articles that lost furniture lines
-        # are new objects, with a new text: those are hashed.
+        # The digests kept with the files' states; articles that lost furniture lines are new
+        # objects, with a new text: those are hashed.
         known = {id(s.article): s.text_digest for s in self._files.values() if s.text_digest}
         digests = [known.get(id(a)) or text_digest(a.title, a.text) for a in articles]
         # By object, for the summaries' keys; the articles are held until the stories are made.
@@ -819,17 +796,21 @@ class Builder:
     def _job(
         self, place: Any, sub: list[Article], digests: list[str], times: list[float], config: Config
     ) -> Any:
-        """The ``tablecluster.Job`` of these articles: the texts the worker reads from the
-        articles' cache are those of the articles as their cache entries made them."""
+        """The ``tablecluster.Job`` of these articles: the worker reads the texts that are in
+        the file store's log as they are from there, when it needs them (a few, if any); the
+        others (those removing furniture changed) are sent."""
         from digest import tablecluster
 
-        entry_of = {id(article): key for article, key in self._articles_as_read()}
-        entries = [entry_of.get(id(a), "") for a in sub]
-        texts = {row: (a.title, a.text) for row, a in enumerate(sub) if not entries[row]}
-        cache = None
-        if self._persistent_cache:
-            cache = (self.options.site_dir / CACHE_DIR_NAME / "articles", self._files_scope)
-        return tablecluster.Job(place, digests, times, config.cluster, texts, entries, cache)
+        text_log = self._file_store.log if self._file_store is not None else None
+        spans: list[tuple[str, int, int] | None] = []
+        texts = {}
+        for row, article in enumerate(sub):
+            span = text_span(article, text_log)
+            spans.append(None if span is None else (article.title, *span))
+            if span is None:
+                texts[row] = (article.title, article.text)
+        where = (text_log.path, text_log.id) if text_log is not None else None
+        return tablecluster.Job(place, digests, times, config.cluster, texts, spans, where)
 
     def _cluster_from_features(
         self, articles: list[Article], place: Any, digests: list[str], config: Config
@@ -1215,29 +1196,12 @@ def _file_key(rel: str, content_hash: str) -> str:
     return f"{rel}\0{content_hash}"
 
 
-def _recorded_hash(entry: Any, stat: FileStat) -> str | None:
-    """The hash recorded with ``stat``, if ``entry`` is a well-formed record of that stat."""
-    if isinstance(entry, list) and len(entry) == 5 and entry[:4] == list(stat):
-        return entry[4] if isinstance(entry[4], str) else None
-    return None
-
-
 def _file_hash(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _state_or_none(stat: Any, digest: str, entry: Any) -> _FileState | None:
-    """The cached state, or None when there is none or it is not one we can read (a miss)."""
-    if entry is None:
-        return None
-    try:
-        return _state_from_json(stat, digest, entry)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
 
 
 def _summary_or_none(entry: Any) -> tuple[str, tuple[SummarySentence, ...]] | None:
@@ -1248,14 +1212,6 @@ def _summary_or_none(entry: Any) -> tuple[str, tuple[SummarySentence, ...]] | No
         return summary_from_json(entry)
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
-
-
-def _state_from_json(stat: FileStat, digest: str, entry: dict[str, Any]) -> _FileState:
-    article = article_from_json(entry["article"]) if entry["article"] else None
-    known = entry.get("text_digest")
-    return _FileState(
-        stat, digest, article, tuple(entry["warnings"]), known if isinstance(known, str) else ""
-    )
 
 
 def _shown(content: Path, rel: str) -> str:

@@ -153,35 +153,23 @@ class ShardedCache:
     SHARDS = 32
     SUFFIX = ""
 
-    def __init__(
-        self, folder: Path | None, scope: str, keep: bool = True, *, lazy: bool = False
-    ) -> None:
+    def __init__(self, folder: Path | None, scope: str) -> None:
         self.folder = folder
         self.scope_key = scope
-        self.keep = keep  # False: let go of every entry at ``finish`` (no next build to serve)
-        # With ``keep`` False: hold what ``finish`` lets go until this cache itself goes. Freeing
-        # 6,000 entries one by one takes a one-article rebuild ~10 ms; its process ends soon
-        # after, without freeing anything (``cli.run``).
-        self.defer_release = False
-        self._released: tuple[dict[str, Any], ...] = ()  # what finish let go, held
         self.scope = f"{_FORMAT}|{code_fingerprint()}|{scope}"
-        # lazy: a reader of a few entries (another process's cache), each shard read when a key
-        # in it is first asked for; it never writes.
-        self.lazy = lazy
-        self._unread = set(range(self.SHARDS)) if lazy else set()
         self._old: dict[str, Any] = {}
         # Each key's shard, as read (or computed): hashing every key again at ``finish`` was
         # most of a rebuild's cost of writing one shard.
         self._shard_at: dict[str, int] = {}
-        for shard in range(self.SHARDS) if not lazy else ():
-            self._read_shard(shard)
+        # Shards found unreadable or written for another scope (older code): written again at
+        # ``finish``, or every later build would read them again to find nothing.
+        self._stale: set[int] = set()
+        for shard in range(self.SHARDS):
+            entries = self._load(shard)
+            self._old.update(entries)
+            self._shard_at.update(dict.fromkeys(entries, shard))
         self._used: dict[str, Any] = {}
         self._changed: set[str] = set()
-
-    def _read_shard(self, shard: int) -> None:
-        entries = self._load(shard)
-        self._old.update(entries)
-        self._shard_at.update(dict.fromkeys(entries, shard))
 
     def _shard_path(self, shard: int) -> Path:
         assert self.folder is not None
@@ -197,9 +185,11 @@ class ShardedCache:
             return {}
         except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
             log.info("ignoring unreadable cache %s: %s", path, exc)
+            self._stale.add(shard)
             return {}
         if scope != self.scope:
             log.info("ignoring cache %s written for another version or setting", path)
+            self._stale.add(shard)
             return {}
         return entries
 
@@ -216,11 +206,6 @@ class ShardedCache:
     def get(self, key: str) -> Any | None:
         value = self._used.get(key)
         if value is None:
-            if self._unread:
-                shard = self._shard_of(key)
-                if shard in self._unread:
-                    self._unread.discard(shard)
-                    self._read_shard(shard)
             value = self._old.get(key)
             if value is not None:
                 self._used[key] = value
@@ -231,19 +216,16 @@ class ShardedCache:
         self._changed.add(key)
 
     def finish(self) -> None:
-        """End a build: keep the entries it used for the next one (unless not ``keep``) and write
-        the changed shards.
+        """End a build: keep the entries it used for the next one and write the changed shards.
 
         Failing to write is only logged: the cache is an optimisation, never a reason to fail.
         """
-        if self.lazy:
-            raise TypeError("a lazy cache only reads")
         dropped = self._old.keys() - self._used.keys()
         shard_at = self._shard_at
         for key in self._changed:
             if key not in shard_at:
                 shard_at[key] = self._shard_of(key)
-        dirty = {shard_at[key] for key in self._changed | dropped}
+        dirty = {shard_at[key] for key in self._changed | dropped} | self._stale
         if self.folder is not None and dirty:
             by_shard: dict[int, dict[str, Any]] = {shard: {} for shard in dirty}
             for key, value in self._used.items():
@@ -254,11 +236,10 @@ class ShardedCache:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 for shard, entries in sorted(by_shard.items()):
                     self._write(self._shard_path(shard), entries)
+                self._stale = set()
             except (OSError, ValueError) as exc:
                 log.warning("could not write the cache in %s: %s", self.folder, exc)
-        if not self.keep and self.defer_release:
-            self._released = (self._old, self._used, self._shard_at)
-        self._old, self._used, self._changed = self._used if self.keep else {}, {}, set()
+        self._old, self._used, self._changed = self._used, {}, set()
         self._shard_at = {key: shard_at[key] for key in self._old}
 
 
@@ -336,8 +317,8 @@ def read_json(path: Path) -> Any:
 
 def read_file(path: Path | str) -> bytes:
     """The bytes of ``path``, read at once at the size ``stat`` gives (and on to the end, for a
-    file that grew meanwhile). ``Path.read_bytes`` grows its buffer as it reads: the ~20 MB
-    of the articles' cache took it 2-3 times longer."""
+    file that grew meanwhile). ``Path.read_bytes`` grows its buffer as it reads: a file of
+    ~20 MB took it 2-3 times longer."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
         data = os.read(fd, os.fstat(fd).st_size + 1)

@@ -43,6 +43,23 @@ class Article:
     def replace(self, **changes: object) -> Article:
         return dataclasses.replace(self, **changes)
 
+    def __getattr__(self, name: str) -> str:
+        # Called only for an attribute the article lacks: one the file store made leaves its
+        # ``text`` and ``body`` in the store's log until something reads them (a one-article
+        # edit reads a few hundred of 6,000; ``filestore``).
+        if name == "text" or name == "body":
+            span = self.__dict__.get("_texts")
+            if span is not None:  # (log, positions): see filestore.Span
+                values = self.__dict__
+                values["text"], values["body"] = span[0].texts(span)
+                return values[name]  # type: ignore[no-any-return]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __getstate__(self) -> dict[str, object]:
+        """Its fields, texts included, for pickling (to a worker process): not where the file
+        store keeps them, which the other process may not have open."""
+        return {f.name: getattr(self, f.name) for f in _ARTICLE_FIELDS}
+
 
 @dataclass(frozen=True, repr=False)
 class SummarySentence:
@@ -67,6 +84,9 @@ class Story:
 
     def replace(self, **changes: object) -> Story:
         return dataclasses.replace(self, **changes)
+
+
+_ARTICLE_FIELDS = dataclasses.fields(Article)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ sitemap, robots.txt, the data files) a fingerprint of what it was made from. The
 A fingerprint hashes the page's inputs (the same inputs ``PageMemo`` compares), salted with
 digest's code, the config and the theme files: what every page is shaped by. A record from other
 code, config or theme, or one that cannot be read, is ignored: then every page is rendered.
-Each article and story is digested once, however many pages show it; an article as its file's
-cache entry made it, by that entry's key (``PageRecord.vouch``).
+Each article and story is digested once, however many pages show it; an article as reading its
+file made it, by the file's path and hash (``PageRecord.vouch``).
 
 digest.json and search.json are kept whole the same way when no story in them changed; else
 each unchanged story's bytes come from ``stories.bin`` (``EncodedStories``), by its digest.
@@ -188,10 +188,10 @@ class PageRecord:
         self._text_parts: dict[str, bytes] = {}  # a string input -> its part
 
     def vouch(self, articles: Iterable[tuple[Article, str]]) -> None:
-        """Take each article's digest from its file's cache key: (article, key) pairs of
-        articles as the file's cache entry made them (the very objects), whose fields are then
-        a function of the key, the code and the config, which the salt names. Hashing ~40 MB
-        of texts was most of a one-article edit's fingerprints."""
+        """Take each article's digest from its file's key: (article, key) pairs of articles as
+        reading the file made them (the very objects), whose fields are then a function of the
+        key (the file's path and hash), the code and the config, which the salt names. Hashing
+        ~40 MB of texts was most of a one-article edit's fingerprints."""
         for article, key in articles:
             digest = hashlib.sha256(b"file\0" + key.encode("utf-8", "surrogatepass")).digest()
             self._digests[id(article)] = (article, digest[:16])

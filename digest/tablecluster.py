@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from digest.config import ClusterConfig
+from digest.filestore import TextLog
 
 if TYPE_CHECKING:
     import numpy as np
@@ -177,10 +178,10 @@ class _CopyCounter:
 class Job:
     """What ``cluster_rows`` needs from the main process, sent to the worker.
 
-    The texts are most of it (13 MB at 6,000 articles): only those the articles' cache does not
-    hold as they are are sent; the others are read from the cache, a shard at a time, when the
-    clustering asks for them (a few, if any: the features of texts the table lacks, the
-    shingles of a new pair of copies).
+    The texts are most of it (13 MB at 6,000 articles): only those the file store's log does
+    not hold as they are are sent; the others are read from the log when the clustering asks
+    for them (a few, if any: the features of texts the table lacks, the shingles of a new pair
+    of copies).
     """
 
     place: Place
@@ -188,23 +189,20 @@ class Job:
     times: list[float]
     config: ClusterConfig
     texts: dict[int, Key]  # by row: the texts sent
-    entries: list[str]  # by row: the key of the articles' cache entry holding its text
-    cache: tuple[Path, str] | None  # the articles' cache: its folder and scope
+    spans: list[tuple[str, int, int] | None]  # by row: its title, and where its text is in the log
+    log: tuple[Path, str] | None  # the file store's log of texts: its path and id
 
 
 class TextMissing(LookupError):
-    """A row's text is neither sent nor in the articles' cache."""
+    """A row's text is neither sent nor in the file store's log."""
 
 
 class _JobTexts(Sequence[Key]):
-    """A job's (title, text) by row: sent, or read from the articles' cache when asked for."""
+    """A job's (title, text) by row: sent, or read from the file store's log when asked for."""
 
     def __init__(self, job: Job) -> None:
-        from digest.cache import JsonCache
-
         self.job = job
-        folder, scope = job.cache or (None, "")
-        self.cache = JsonCache(folder, scope, keep=False, lazy=True)
+        self._log: TextLog | None = None
 
     def __len__(self) -> int:
         return len(self.job.digests)
@@ -213,12 +211,16 @@ class _JobTexts(Sequence[Key]):
         text = self.job.texts.get(row)
         if text is not None:
             return text
-        entry = self.cache.get(self.job.entries[row])
-        try:
-            article = entry["article"]
-            return article["title"], article["text"]
-        except (KeyError, TypeError) as exc:
-            raise TextMissing(self.job.entries[row]) from exc
+        span = self.job.spans[row]
+        if span is None or self.job.log is None:
+            raise TextMissing(f"row {row}")
+        if self._log is None:
+            path, log_id = self.job.log
+            self._log = TextLog.open(path, log_id, 0)
+            if self._log is None:
+                raise TextMissing(f"row {row}: no log {path}")
+        title, at, length = span
+        return title, self._log.read(at, length)
 
 
 _preloaded: list[Saved | None] = []  # the worker's: what ``preload`` found, until a job takes it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,33 +45,6 @@ def test_unused_entries_are_dropped_and_untouched_shards_not_rewritten(tmp_path:
     assert len(rewritten) == 1, "only the shard that lost k199"
     fresh = JsonCache(tmp_path, "s")
     assert fresh.get("k199") is None and fresh.get("k0") == 0
-
-
-def test_a_cache_that_does_not_keep_lets_go_of_its_entries_but_writes_them(
-    tmp_path: Path,
-) -> None:
-    cache = JsonCache(tmp_path, "s", keep=False)
-    cache.put("a", {"x": 1})
-    assert cache.get("a") == {"x": 1}  # within the build, as ever
-    cache.finish()
-    assert cache.get("a") is None, "nothing held after the build"
-    assert JsonCache(tmp_path, "s").get("a") == {"x": 1}
-
-
-def test_a_cache_that_defers_letting_go_serves_and_writes_the_same(tmp_path: Path) -> None:
-    cache = JsonCache(tmp_path, "s", keep=False)
-    cache.defer_release = True
-    cache.put("a", {"x": 1})
-    cache.finish()
-    assert cache.get("a") is None, "nothing served after the build, as without deferring"
-    assert JsonCache(tmp_path, "s").get("a") == {"x": 1}
-    again = JsonCache(tmp_path, "s", keep=False)
-    again.defer_release = True
-    assert again.get("a") == {"x": 1}
-    again.put("b", 2)
-    again.finish()
-    fresh = JsonCache(tmp_path, "s")
-    assert (fresh.get("a"), fresh.get("b")) == ({"x": 1}, 2)
 
 
 def test_a_one_shot_builder_built_twice_keeps_every_file_in_the_cache(tmp_path: Path) -> None:
@@ -155,22 +129,25 @@ def test_a_new_process_reads_only_the_files_whose_stat_changed(
     assert hashed() == []  # both recorded again with their new stat
 
 
-def test_a_lazy_cache_reads_only_the_shards_of_the_keys_asked_for(tmp_path: Path) -> None:
-    cache = JsonCache(tmp_path, "scope")
+def test_shards_of_another_scope_are_written_again_not_read_at_every_build(
+    tmp_path: Path,
+) -> None:
+    old = JsonCache(tmp_path, "old scope")
     for n in range(100):
-        cache.put(f"key{n}", n)
+        old.put(f"key{n}", n)
+    old.finish()
+    cache = JsonCache(tmp_path, "new scope")  # newer code: every shard foreign
+    assert cache.get("key1") is None
+    cache.put("key1", "new")
     cache.finish()
-    shards = sorted(tmp_path.iterdir())
-    assert len(shards) == JsonCache.SHARDS
-    wanted = JsonCache(tmp_path, "scope", lazy=True)._shard_of("key7")
-    for index, shard in enumerate(shards):
-        if index != wanted:
-            shard.write_text("damaged: never read")
-    lazy = JsonCache(tmp_path, "scope", lazy=True)
-    assert lazy.get("key7") == 7 and lazy.get("key8") is None
-    assert JsonCache(tmp_path, "other scope", lazy=True).get("key7") is None
-    with pytest.raises(TypeError):
-        lazy.finish()
+    for shard in sorted(tmp_path.glob("*.json")):
+        assert json.loads(shard.read_text())["scope"] == cache.scope, shard.name
+    other = tmp_path / f"{(cache._shard_of('key1') + 1) % JsonCache.SHARDS:02d}.json"
+    other.write_text("damaged")
+    damaged = JsonCache(tmp_path, "new scope")
+    assert damaged.get("key1") == "new"
+    damaged.finish()  # nothing changed, but the damaged shard is written again
+    assert json.loads(other.read_text())["scope"] == cache.scope
 
 
 def test_installed_versions_are_those_importlib_metadata_reports() -> None:
@@ -189,18 +166,13 @@ def test_installed_versions_are_those_importlib_metadata_reports() -> None:
     assert expected[-1] is None and all(expected[:-1])
 
 
-@pytest.mark.parametrize("keep", [True, False])
-def test_finish_rewrites_only_the_changed_shards_with_every_entry_used(
-    tmp_path: Path, keep: bool
-) -> None:
+def test_finish_rewrites_only_the_changed_shards_with_every_entry_used(tmp_path: Path) -> None:
     first = JsonCache(tmp_path, "scope")
     for n in range(200):
         first.put(f"key{n}", n)
     first.finish()
-    cache = JsonCache(tmp_path, "scope", keep=keep)
-    for build in range(2):  # a fresh cache, then (kept) the same one again or a fresh one
-        if build and not keep:
-            cache = JsonCache(tmp_path, "scope", keep=keep)
+    cache = JsonCache(tmp_path, "scope")
+    for build in range(2):  # a fresh cache, then the same one again
         before = {p.name: p.stat().st_ino for p in tmp_path.iterdir()}  # a rewrite: a new file
         for n in range(200):
             if n != 5:  # key5 is not used: dropped

@@ -224,8 +224,8 @@ def test_a_job_missing_a_text_is_given_back_and_saves_nothing(tmp_path: Path) ->
         [20000.0] * len(digests),
         config.cluster,
         {row: ("Title", "Text") for row in range(5)},
-        [""] * 5 + ["no such entry"],
-        (tmp_path / ".digest-cache" / "articles", f"tz={config.timezone}"),
+        [None] * 6,  # row 5: neither sent nor in a log
+        None,
     )
     tablecluster.preload(place)
     assert tablecluster.run_job(job) is None
