@@ -143,11 +143,22 @@ def scan_output(output: Path, last: OutputScan | None = None) -> OutputScan:
 def _entries_by_folder(scan: OutputScan) -> dict[str, tuple[list[str], list[str]]]:
     """Per folder of ``scan``: its files and its subfolders (relative paths)."""
     entries: dict[str, tuple[list[str], list[str]]] = {f: ([], []) for f in scan.folders}
+    unlisted: set[str] = set()
     for rel in scan.files:
-        parent = entries.get(rel[: rel.rfind("/") + 1])
+        folder = rel[: rel.rfind("/") + 1]
+        parent = entries.get(folder)
         if parent is not None:
             parent[0].append(rel)
-    for folder in scan.folders:
+        else:
+            unlisted.add(folder)
+    # A folder a record leaves out (changed in the clock tick the record was saved in) may be
+    # under one it keeps, unchanged since: a later scan must still go down to it and list it.
+    subfolders = dict.fromkeys(scan.folders)
+    for folder in sorted(unlisted):
+        while folder and folder not in subfolders:
+            subfolders[folder] = None
+            folder = folder[: folder.rfind("/", 0, -1) + 1]
+    for folder in subfolders:
         if folder:
             parent = entries.get(folder[: folder.rfind("/", 0, -1) + 1])
             if parent is not None:

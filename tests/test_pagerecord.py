@@ -343,6 +343,23 @@ def test_a_scan_trusts_a_recorded_folder_only_while_its_stat_is_as_recorded(
     assert set(pagerecord.scan_output(tmp_path, pretend).files) == {"a/one.html"}
 
 
+def test_a_scan_goes_down_to_a_folder_the_record_left_out_under_one_it_kept(
+    tmp_path: Path,
+) -> None:
+    # An edit replaces one page in place: its folder changes in the tick the record is saved
+    # in and is left out, its parents do not change and are kept. The page must still be
+    # found by the next scan, or the next build takes it for a new file and writes it again
+    # (and the one after: every build).
+    (tmp_path / "articles" / "a7").mkdir(parents=True)
+    (tmp_path / "articles" / "a7" / "index.html").write_text("7")
+    (tmp_path / "index.html").write_text("home")
+    full = pagerecord.scan_output(tmp_path)
+    kept = {k: v for k, v in full.folders.items() if k != "articles/a7/"}
+    recorded = pagerecord.recorded_scan(full.files, {k: list(v) for k, v in kept.items()})
+    assert recorded is not None
+    assert pagerecord.scan_output(tmp_path, recorded).files == full.files
+
+
 def test_a_folder_changed_in_the_current_clock_tick_is_not_settled(tmp_path: Path) -> None:
     output, cache = tmp_path / "site", tmp_path / "cache"
     for folder in (output / "old", output / "new", cache):
