@@ -48,13 +48,10 @@ from digest.output import hash_of_site_file
 FORMAT = 1  # bump when the file's layout changes: an old record is then ignored
 
 Stat = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
-# What a page made from an article or a story may show, as one flat tuple: every field but an
-# article's texts and a story's articles (hashed apart: see ``PageRecord._digest_of``).
+# What a page made from an article may show, as one flat tuple: every field but its texts
+# (hashed apart: see ``PageRecord._digest_of``, which reads a story's fields itself).
 _ARTICLE_FIELDS = operator.attrgetter(
     *(f.name for f in dataclasses.fields(Article) if f.name not in ("body", "text"))
-)
-_STORY_FIELDS = operator.attrgetter(
-    *(f.name for f in dataclasses.fields(Story) if f.name != "articles")
 )
 
 
@@ -244,14 +241,28 @@ class PageRecord:
         if kind is Article or kind is Story:
             return b"D" + self._digest_of(value)  # a fixed 16 bytes
         if kind is tuple or kind is list:
-            parts = [self._part(v) for v in value]
+            # The kinds a page's inputs hold told apart here, not in a call per item: thousands
+            # of pages, a few items each.
+            parts = []
+            for item in value:
+                kind = type(item)
+                if kind is Article or kind is Story:
+                    parts.append(b"D" + self._digest_of(item))
+                elif kind is str:
+                    parts.append(self._text_part(item))
+                else:
+                    parts.append(self._part(item))
             return b"(%d:" % len(parts) + b"".join(parts) + b")"
-        if kind is str:  # the site's shape, the same string for every page: encoded once
-            part = self._text_parts.get(value)
-            if part is None:
-                part = self._text_parts[value] = _repr_part(value)
-            return part
+        if kind is str:
+            return self._text_part(value)
         return _repr_part(value)
+
+    def _text_part(self, value: str) -> bytes:
+        """``_part`` of a string: the site's shape, the same for every page, encoded once."""
+        part = self._text_parts.get(value)
+        if part is None:
+            part = self._text_parts[value] = _repr_part(value)
+        return part
 
     def _digest_of(self, value: Article | Story) -> bytes:
         """The digest of an article's or story's fields, made once per object (however many
@@ -260,7 +271,10 @@ class PageRecord:
         if known is not None and known[0] is value:
             return known[1]
         if isinstance(value, Story):
-            h = _hash_of_fields(_STORY_FIELDS(value))  # the articles by their own digests:
+            # The summary as (text, article) pairs: a flat repr of strings is one C call, a
+            # SummarySentence's repr is a call per sentence. The articles by their own digests:
+            summary = tuple((s.text, s.article) for s in value.summary)
+            h = _hash_of_fields((value.id, value.title, summary, value.day))
             h.update(b"".join(map(self._digest_of, value.articles)))
         else:
             h = _hash_of_fields(_ARTICLE_FIELDS(value))

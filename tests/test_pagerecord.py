@@ -171,6 +171,29 @@ def test_fingerprints_follow_values_not_objects() -> None:
     assert other_salt.fingerprint((story, 1)) != record.fingerprint((story, 1))
 
 
+def test_every_field_of_a_story_is_in_its_fingerprint() -> None:
+    import dataclasses
+    from datetime import date
+
+    from digest.model import SummarySentence
+
+    record = pagerecord.PageRecord("salt", {}, {})
+    story = Story(id="s", articles=(_article(),), title="Flood", day=date(2025, 7, 3))
+    others = {
+        "id": "t",
+        "articles": (_article(title="Other"),),
+        "title": "Fire",
+        "summary": (SummarySentence("A fire.", "a1"),),
+        "day": date(2025, 7, 4),
+    }
+    assert {f.name for f in dataclasses.fields(Story)} == others.keys(), "a new field: add it"
+    for name, value in others.items():
+        changed = pagerecord.PageRecord("salt", {}, {})
+        assert changed.fingerprint((story.replace(**{name: value}),)) != record.fingerprint(
+            (story,)
+        ), name
+
+
 def test_the_writer_keeps_a_kept_file_and_refuses_one_that_is_not_there(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
