@@ -552,7 +552,9 @@ class Builder:
         scope = f"tz={config.timezone}"
         if scope != self._files_scope or self._file_store is None:
             folder = self.options.site_dir / CACHE_DIR_NAME / "files"
-            self._file_store = FileStore(folder if self._persistent_cache else None, scope)
+            self._file_store = FileStore(
+                folder if self._persistent_cache else None, scope, keep_index=self.serving
+            )
             self._files, self._files_scope = {}, scope
         # A new builder starts from what the last build kept; a server's later builds from
         # what its last build read.

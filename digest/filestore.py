@@ -173,9 +173,12 @@ class FileStore:
     code's fingerprint is added, as for every cache.
     """
 
-    def __init__(self, folder: Path | None, scope: str) -> None:
+    def __init__(self, folder: Path | None, scope: str, *, keep_index: bool = True) -> None:
         self.folder = folder
         self.scope = f"{FORMAT}|{code_fingerprint()}|{scope}"
+        # False (a one-shot build, which saves once): the index is let go once written; its
+        # columns would be held through clustering (~50 MB at 100,000 files).
+        self.keep_index = keep_index
         self.log: TextLog | None = None  # the log the index names, once loaded or written
         self._log_size = 0  # its length as the index says
         # The index as loaded or last written, the row of each file in it and its states: a
@@ -255,7 +258,10 @@ class FileStore:
             index.update(log=self.log.path.name, log_id=self.log.id, log_size=self._log_size)
             with atomic_path(self.folder / INDEX_NAME) as tmp, open(tmp, "wb") as out:
                 out.write(orjson.dumps(index))
-            self._keep(index, files)
+            if self.keep_index:
+                self._keep(index, files)
+            else:
+                self._index, self._rows, self._states = None, {}, files
             self._remove_other_logs()
         except (OSError, ValueError) as exc:
             log.warning("could not write the file cache in %s: %s", self.folder, exc)

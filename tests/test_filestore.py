@@ -106,6 +106,19 @@ def test_an_edit_appends_its_text_and_rewrites_only_the_index(tmp_path: Path) ->
     assert_same(FileStore(tmp_path, SCOPE).load(), edited)
 
 
+def test_a_store_that_lets_go_of_its_index_saves_the_same(tmp_path: Path) -> None:
+    once = FileStore(tmp_path / "once", SCOPE, keep_index=False)
+    kept = FileStore(tmp_path / "kept", SCOPE)
+    for store in (once, kept):
+        store.save(files())
+        edited = dict(files())
+        edited["a2.txt"] = state(2, "An edited text.")
+        store.save(edited)
+    assert once._index is None and kept._index is not None
+    assert_same(FileStore(tmp_path / "once", SCOPE).load(), edited)
+    assert_same(FileStore(tmp_path / "kept", SCOPE).load(), edited)
+
+
 def test_a_log_mostly_of_old_texts_is_compacted(tmp_path: Path) -> None:
     store = FileStore(tmp_path, SCOPE)
     kept = files()
