@@ -261,7 +261,7 @@ class FileStore:
             if self.keep_index:
                 self._keep(index, files)
             else:
-                self._index, self._rows, self._states = None, {}, files
+                self._index, self._rows, self._states = None, {}, dict(files)
             self._remove_other_logs()
         except (OSError, ValueError) as exc:
             log.warning("could not write the file cache in %s: %s", self.folder, exc)
@@ -270,7 +270,7 @@ class FileStore:
     def _keep(self, index: dict[str, Any], states: Mapping[str, FileState]) -> None:
         self._index = index
         self._rows = {rel: row for row, rel in enumerate(index["rel"])}
-        self._states = states
+        self._states = dict(states)  # a copy: the caller may change its mapping in place
 
     def _updated_index(self, files: Mapping[str, FileState]) -> dict[str, Any]:
         """The index of ``files``, their texts appended to the log where it lacks them: the
@@ -320,9 +320,9 @@ class FileStore:
             out.write(_header(log_id))
             end = _write_texts(out, articles, text_log)
         text_log.reopen()
-        old, self.log, self._log_size = self.log, text_log, end
-        if old is not None:
-            old.close()
+        # The old log stays open while an article points at it: one a server still holds
+        # from an earlier build (a page memo's) may read its texts yet. Its file is removed.
+        self.log, self._log_size = text_log, end
 
     def _remove_other_logs(self) -> None:
         """Remove the logs the index does not name (a server reading one keeps its open file;

@@ -207,3 +207,23 @@ def test_a_worker_reads_a_text_where_the_store_says_it_is(tmp_path: Path) -> Non
     other_process = TextLog.open(loaded.log.path, loaded.log.id, 0)
     assert other_process is not None and other_process.read(*span) == lazy.text
     assert TextLog.open(loaded.log.path, "0" * 16, 0) is None
+
+
+def test_an_article_left_on_a_replaced_log_still_reads_its_texts(tmp_path: Path) -> None:
+    FileStore(tmp_path, SCOPE).save(files())
+    store = FileStore(tmp_path, SCOPE)
+    loaded = store.load()
+    first = store.log
+    held = loaded["a4.txt"].article  # as a server's page memo holds an article of a past build
+    assert held is not None and "text" not in held.__dict__
+    kept = dict(loaded)
+    del kept["a4.txt"]  # its file removed: no save moves its texts
+    for round_ in range(100):
+        kept["a1.txt"] = state(1, f"Round {round_}. " + "x" * 20_000)
+        store.save(kept)
+        if store.log is not first:
+            break
+    assert store.log is not first, "compacted: a new log (the same dict changed in place)"
+    store.save(kept)  # the old log's file removed
+    assert [p.name for p in tmp_path.glob("texts-*.bin")] == [store.log.path.name]
+    assert held.text == files()["a4.txt"].article.text  # type: ignore[union-attr]
