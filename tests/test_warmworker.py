@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -304,3 +306,27 @@ def test_a_date_edit_clusters_in_the_worker_with_no_story_to_summarize(
     report = Builder(options, workers=2).build()
     assert report.stories_summarized == 0 and closed == [{"wait": True}]
     assert_same_as_clean_build(tmp_path)
+
+
+def _wait_for(path: Path) -> None:
+    """A worker's step that lasts until ``path`` exists (at most 10 s: then it says so)."""
+    deadline = time.monotonic() + 10
+    while not path.exists():
+        if time.monotonic() > deadline:
+            path.with_suffix(".late").write_text("waited in vain")
+            return
+        time.sleep(0.01)
+
+
+def test_a_big_call_is_sent_while_this_process_goes_on(tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    worker = warmworker.WarmWorker(functools.partial(_wait_for, go))
+    try:
+        # 2 MB fill the pipe: the worker reads them at the end of its step, which ends when
+        # this process goes on to make ``go``.
+        worker.submit(len, "x" * 2_000_000)
+        go.write_text("")
+        assert worker.result() == 2_000_000
+        assert not go.with_suffix(".late").exists(), "submit waited for the worker's step"
+    finally:
+        worker.close()
