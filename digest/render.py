@@ -32,10 +32,9 @@ import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 import digest
@@ -60,6 +59,9 @@ from digest.views import (
     shorten,
     strip_controls,
 )
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 __all__ = [
     "PageMemo",
@@ -86,7 +88,12 @@ def _link_open(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
     return self.renderToken(tokens, idx, options, env)
 
 
+@functools.cache
 def make_markdown() -> MarkdownIt:
+    """The Markdown renderer, made (and markdown-it imported, ~30 ms) when a Markdown body is
+    first rendered: after an edit, the pages rendered again are often all plain text."""
+    from markdown_it import MarkdownIt
+
     md = MarkdownIt("commonmark", {"html": False})
     # An <img> would pull from another host (no external assets): "![alt](src)" stays a link.
     md.disable("image")
@@ -95,11 +102,11 @@ def make_markdown() -> MarkdownIt:
     return md
 
 
-def render_body(article: Article, md: MarkdownIt) -> Markup:
+def render_body(article: Article) -> Markup:
     """The article's cleaned body as safe HTML."""
     body = clean_text(article.body)
     if article.format == "markdown":
-        return Markup(md.render(body))
+        return Markup(make_markdown().render(body))
     paragraphs = [line.strip() for line in body.splitlines() if line.strip()]
     return Markup("\n").join(Markup("<p>{}</p>").format(p) for p in paragraphs)
 
@@ -309,7 +316,7 @@ def _day_description(stories: Sequence[StoryView]) -> str:
     return "; ".join(s.title for s in stories)
 
 
-def render_pages(r: Renderer, md: MarkdownIt) -> Iterator[tuple[str, str | KeptFile]]:
+def render_pages(r: Renderer) -> Iterator[tuple[str, str | KeptFile]]:
     """Every page as (path, text), each rendered when the next one is asked for."""
     view = r.view
     yield "index.html", r.file("index.html", _home_inputs(view.site), lambda: _home_page(r))
@@ -370,7 +377,7 @@ def render_pages(r: Renderer, md: MarkdownIt) -> Iterator[tuple[str, str | KeptF
                 output,
                 (article, story_model),
                 lambda output=output, article=article, story=story_model, day=day: _article_page(
-                    r, md, output, article, view.story_views.of(story, day)
+                    r, output, article, view.story_views.of(story, day)
                 ),
             ),
         )
@@ -408,9 +415,7 @@ def _home_page(r: Renderer) -> str:
     )
 
 
-def _article_page(
-    r: Renderer, md: MarkdownIt, output: str, article: Article, story: StoryView
-) -> str:
+def _article_page(r: Renderer, output: str, article: Article, story: StoryView) -> str:
     source = next(s for s in story.sources if s.id == article.id)
     return r.page(
         "article.html",
@@ -419,7 +424,7 @@ def _article_page(
         description=clean_text(article.text) or source.title,
         og_type="article",
         article=source,
-        body=render_body(article, md),
+        body=render_body(article),
         story=story,
     )
 
@@ -506,7 +511,7 @@ def iter_site(
             memo.environment = make_environment(template_dirs)
         env = memo.environment
     renderer = Renderer(env, view, memo, record)
-    for path, text in render_pages(renderer, make_markdown()):
+    for path, text in render_pages(renderer):
         yield path, _encoded(text)
     for group in (render_feeds(renderer), render_discovery(renderer)):
         while group:

@@ -504,3 +504,21 @@ def test_compiling_the_templates_ahead_skips_one_that_fails_and_keeps_the_rest(
     assert not {"unused.html", "latin1.html", "static/app.html"} & cached
     with pytest.raises(jinja2.TemplateSyntaxError):
         env.get_template("unused.html")  # still reported to whoever uses it
+
+
+def test_markdown_it_is_imported_only_when_a_markdown_body_is_rendered() -> None:
+    # ~30 ms of a one-article edit, whose pages rendered again are often all plain text.
+    run = (
+        "import dataclasses, sys\n"
+        "from tests.test_render import make_site, render\n"
+        "site = make_site()\n"
+        "render(dataclasses.replace(site, days=site.days[1:]))  # no Markdown article\n"
+        "assert 'markdown_it' not in sys.modules\n"
+        "page = render(site)['articles/art-3/index.html']\n"
+        "assert 'markdown_it' in sys.modules and b'<strong>bold</strong>' in page\n"
+    )
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-c", run], check=True, cwd=root)
