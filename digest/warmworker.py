@@ -25,6 +25,11 @@ log = logging.getLogger("digest")
 
 WAIT_SECONDS = 60  # the longest ``close(wait=True)`` waits for the worker to finish its work
 LATER_GRACE = 0.1  # how long work left after a call waits for a next call to go first
+# How long a prepare step after the first waits for the first call to go first: the main
+# process sends it (a build's clustering job) moments after the first step is done, and waits
+# for it; the next step (the summarizer's import) is needed only after it. Once a call is
+# answered, the steps left run at once, while the main process makes its next call.
+STEP_GRACE = 0.03
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -139,9 +144,10 @@ class WarmWorker:
 
 
 def _serve(conn: Connection, main_end: Connection, prepare: Sequence[Callable[[], None]]) -> None:
-    """The first ``prepare`` step, then calls as they come; between them the other steps, then
-    what calls left to do after answering (``Then``), which first waits ``LATER_GRACE`` for a
-    next call: the main process usually has one more for the worker moments after the last."""
+    """The first ``prepare`` step, then calls as they come; between them the other steps (until
+    the first call, each first waits ``STEP_GRACE`` for it), then what calls left to do after
+    answering (``Then``), which first waits ``LATER_GRACE`` for a next call: the main process
+    usually has one more for the worker moments after the last."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     main_end.close()  # the fork's copy: with it open, the main process closing its end is no EOF
     steps = list(prepare)
@@ -149,13 +155,15 @@ def _serve(conn: Connection, main_end: Connection, prepare: Sequence[Callable[[]
     try:
         if steps:
             _run_step(steps.pop(0))
+        grace = STEP_GRACE
         while True:
-            if steps and not conn.poll():
+            if steps and not conn.poll(grace):
                 _run_step(steps.pop(0))
             elif later and not conn.poll(LATER_GRACE):
                 _run_later(later.pop(0))
             else:
                 then = _answer(conn)
+                grace = 0
                 if then is not None:
                     later.append(then.after)
     except (EOFError, OSError):  # the main process closed its end: only what is left to save

@@ -330,3 +330,31 @@ def test_a_big_call_is_sent_while_this_process_goes_on(tmp_path: Path) -> None:
         assert not go.with_suffix(".late").exists(), "submit waited for the worker's step"
     finally:
         worker.close()
+
+
+def _touch(path: Path) -> None:
+    path.write_text("")
+
+
+def test_the_first_call_goes_before_the_next_step_and_later_steps_do_not_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(warmworker, "STEP_GRACE", 5.0)  # the forked worker has it too
+    ready, second = tmp_path / "ready", tmp_path / "second"
+    worker = warmworker.WarmWorker(
+        functools.partial(_touch, ready), functools.partial(_touch, second)
+    )
+    try:
+        _wait_for_file(ready)
+        worker.submit(os.path.exists, str(second))  # a build's job, moments after the first step
+        assert worker.result() is False, "the call went before the second step"
+        _wait_for_file(second, within=2.0)  # answered: the second step runs without the grace
+    finally:
+        worker.close()
+
+
+def _wait_for_file(path: Path, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path.name} did not appear"
+        time.sleep(0.005)
