@@ -216,6 +216,8 @@ class FileStore:
             raise ValueError("no log named")
         if not isinstance(log_id, str) or type(log_size) is not int:
             raise ValueError("no log named")
+        if len(set(index["rel"])) != rows:
+            raise ValueError("a file in two rows")
         assert self.folder is not None
         text_log = TextLog.open(self.folder / log_name, log_id, log_size)
         if text_log is None:
@@ -229,8 +231,6 @@ class FileStore:
             if length >= 0 and (at < LOG_HEADER or at + length > log_size):
                 text_log.close()
                 raise ValueError("a text outside its log")
-        if len(set(index["rel"])) != rows:
-            raise ValueError("a file in two rows")
         return text_log
 
     def unchanged(self, files: Mapping[str, FileState]) -> bool:
